@@ -1,0 +1,1 @@
+"""Plain check functions: data in, findings out. Nothing here imports pytest."""

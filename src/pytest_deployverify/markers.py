@@ -1,0 +1,107 @@
+"""Checklist markers: the four sections, ``destructive``, and ``check`` (stable id, title, severity)."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any, TypedDict
+
+import pytest
+
+from .checks.findings import Severity
+from .profile import SECTIONS
+
+CHECK_MARKER = "check"
+DESTRUCTIVE_MARKER = "destructive"
+
+MARKER_HELP = {
+    "infra": "checklist section: infrastructure (cluster, workloads, config, capacity)",
+    "security": "checklist section: security (auth, tenant isolation, TLS, RBAC, secrets)",
+    "monitoring": "checklist section: monitoring (metrics, alerts, dashboards, traces, logs)",
+    "smoke": "checklist section: smoke tests of the running service",
+    DESTRUCTIVE_MARKER: "changes state on the target; held back on protected environments "
+    "unless --allow-destructive is given",
+    CHECK_MARKER: "check(id, *, title=None, severity=None): checklist metadata; severity is one of "
+    + ", ".join(s.value for s in Severity),
+}
+
+
+class ItemMeta(TypedDict):
+    """Plain, serializable checklist metadata of one test item (crosses pytest-xdist unchanged)."""
+
+    check_id: str
+    title: str
+    severity: str | None
+    section: str | None
+    sections: list[str]
+    destructive: bool
+    error: str | None
+
+
+def _check_signature(
+    id: str,  # noqa: A002 - the marker's public keyword
+    *,
+    title: str | None = None,
+    severity: str | None = None,
+) -> dict[str, Any]:
+    return {"id": id, "title": title, "severity": severity}
+
+
+_PARAMS = list(inspect.signature(_check_signature).parameters)
+
+
+def parse_check_marker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``@pytest.mark.check(...)`` arguments; ValueError names the mistake and the fix."""
+    for key in kwargs:
+        if key not in _PARAMS:
+            close = difflib.get_close_matches(key, _PARAMS, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(_PARAMS)}"
+            raise ValueError(f"unexpected keyword {key!r}{hint}")
+    try:
+        values = _check_signature(*args, **kwargs)
+    except TypeError as exc:
+        raise ValueError(f"{exc}; write @pytest.mark.check('ID', title=..., severity=...)") from None
+    if not isinstance(values["id"], str) or not values["id"].strip():
+        raise ValueError("the check id must be a non-empty string")
+    if values["title"] is not None and not isinstance(values["title"], str):
+        raise ValueError("title must be a string")
+    if values["severity"] is not None:
+        if not isinstance(values["severity"], str):
+            raise ValueError("severity must be a string")
+        values["severity"] = Severity.parse(values["severity"]).value
+    return values
+
+
+def item_metadata(item: pytest.Item, default_severity: str | None = None) -> ItemMeta:
+    """The checklist metadata of a test item. Marker mistakes are returned in ``error``, not raised,
+    so one bad marker fails one check instead of the whole run."""
+    error = None
+    check: dict[str, Any] = {"id": None, "title": None, "severity": None}
+    marker = item.get_closest_marker(CHECK_MARKER)
+    if marker is not None:
+        try:
+            check = parse_check_marker(marker.args, dict(marker.kwargs))
+        except ValueError as exc:
+            error = f"@pytest.mark.check on {item.nodeid}: {exc}"
+    sections = [s for s in SECTIONS if item.get_closest_marker(s) is not None]
+    title = check["title"] or _doc_title(item) or item.name
+    base_id = check["id"] or item.nodeid
+    callspec = getattr(item, "callspec", None)
+    check_id = f"{base_id}[{callspec.id}]" if check["id"] and callspec is not None else base_id
+    return ItemMeta(
+        check_id=check_id,
+        title=title,
+        severity=check["severity"] or default_severity,
+        section=sections[0] if sections else None,
+        sections=sections,
+        destructive=item.get_closest_marker(DESTRUCTIVE_MARKER) is not None,
+        error=error,
+    )
+
+
+def _doc_title(item: pytest.Item) -> str | None:
+    doc = inspect.getdoc(getattr(item, "obj", None)) if hasattr(item, "obj") else None
+    if not doc:
+        return None
+    first = doc.strip().splitlines()[0].strip()
+    return first or None

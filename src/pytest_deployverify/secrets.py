@@ -1,0 +1,191 @@
+"""Secret values that never print, and the redactor that scrubs them from anything a reporter sees."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from pydantic import GetCoreSchemaHandler
+from pydantic_core import core_schema
+
+MASK = "***"
+# Shorter values would redact ordinary words ("on", "app") all over the output.
+MIN_REDACTED_LENGTH = 4
+
+
+class Secret:
+    """A string that shows as ``***`` in repr, str, f-strings and pydantic dumps. ``get()`` returns it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __format__(self, spec: str) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def secret_parts(self) -> list[str]:
+        """The substrings that must be redacted wherever they appear."""
+        return [self._value]
+
+    @classmethod
+    def _validate(cls, value: object) -> Secret:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                str, return_schema=core_schema.str_schema()
+            ),
+        )
+
+
+class Endpoint(Secret):
+    """A URL or DSN whose userinfo password (and ``password=``/``token=`` parameters) never print.
+
+    ``str()`` gives the URL with those parts masked, so it can name the endpoint in messages.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Endpoint({self.display!r})"
+
+    def __str__(self) -> str:
+        return self.display
+
+    def __format__(self, spec: str) -> str:
+        return format(self.display, spec)
+
+    @property
+    def display(self) -> str:
+        return mask_url(self._value)
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self._value).scheme.lower()
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self._value).hostname or ""
+
+    @property
+    def port(self) -> int | None:
+        return urlsplit(self._value).port
+
+    def secret_parts(self) -> list[str]:
+        parts = []
+        password = urlsplit(self._value).password
+        if password:
+            parts += [password, unquote(password)]
+        parts += [m.group(2) for m in _SECRET_PARAM.finditer(self._value)]
+        return parts
+
+
+_SECRET_PARAM = re.compile(
+    r"((?:password|passwd|pwd|token|secret|api_key|apikey|access_token)=)([^&;\s]+)", re.IGNORECASE
+)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its userinfo password and secret query parameters replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, url)
+    if password:
+        user = parts.username or ""
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{user}:{MASK}@{host}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit(parts._replace(netloc=netloc))
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, url)
+
+
+class Redactor:
+    """Replaces every known secret value (and its URL-encoded form) by ``***`` in text and plain data."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        if len(value) < MIN_REDACTED_LENGTH:
+            return
+        before = len(self._values)
+        self._values.update({value, quote(value, safe=""), quote(value)})
+        if len(self._values) != before:
+            self._pattern = None
+
+    def add_secret(self, secret: Secret) -> None:
+        for part in secret.secret_parts():
+            self.add(part)
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        if self._pattern is None and self._values:
+            # Longest first, so a value that contains another is masked whole.
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+        return self._pattern
+
+    def contains_secret(self, text: str) -> bool:
+        pattern = self.pattern
+        return pattern is not None and pattern.search(text) is not None
+
+    def redact(self, text: str) -> str:
+        pattern = self.pattern
+        if pattern is None:
+            return text
+        return pattern.sub(MASK, text)
+
+    def redact_data(self, data: Any) -> Any:
+        """A copy of JSON-like data (dicts, lists, strings, numbers) with secrets masked."""
+        return _map_strings(data, self.redact)
+
+
+def _map_strings(data: Any, fn: Callable[[str], str]) -> Any:
+    if isinstance(data, str):
+        return fn(data)
+    if isinstance(data, Secret):
+        return str(data)
+    if isinstance(data, dict):
+        return {_map_strings(k, fn): _map_strings(v, fn) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_map_strings(v, fn) for v in data)
+    return data
