@@ -39,7 +39,7 @@ class ItemMeta(TypedDict):
 
 
 def _check_signature(
-    id: str,  # noqa: A002 - the marker's public keyword
+    id: str,
     *,
     title: str | None = None,
     severity: str | None = None,
@@ -60,7 +60,9 @@ def parse_check_marker(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[st
     try:
         values = _check_signature(*args, **kwargs)
     except TypeError as exc:
-        raise ValueError(f"{exc}; write @pytest.mark.check('ID', title=..., severity=...)") from None
+        raise ValueError(
+            f"{exc}; write @pytest.mark.check('ID', title=..., severity=...)"
+        ) from None
     if not isinstance(values["id"], str) or not values["id"].strip():
         raise ValueError("the check id must be a non-empty string")
     if values["title"] is not None and not isinstance(values["title"], str):
@@ -77,13 +79,17 @@ def item_metadata(item: pytest.Item, default_severity: str | None = None) -> Ite
     so one bad marker fails one check instead of the whole run."""
     error = None
     check: dict[str, Any] = {"id": None, "title": None, "severity": None}
-    marker = item.get_closest_marker(CHECK_MARKER)
+    # One walk over the node chain; the closest marker of each name wins, as in get_closest_marker.
+    closest: dict[str, pytest.Mark] = {}
+    for mark in item.iter_markers():
+        closest.setdefault(mark.name, mark)
+    marker = closest.get(CHECK_MARKER)
     if marker is not None:
         try:
             check = parse_check_marker(marker.args, dict(marker.kwargs))
         except ValueError as exc:
             error = f"@pytest.mark.check on {item.nodeid}: {exc}"
-    sections = [s for s in SECTIONS if item.get_closest_marker(s) is not None]
+    sections = [s for s in SECTIONS if s in closest]
     title = check["title"] or _doc_title(item) or item.name
     base_id = check["id"] or item.nodeid
     callspec = getattr(item, "callspec", None)
@@ -94,7 +100,7 @@ def item_metadata(item: pytest.Item, default_severity: str | None = None) -> Ite
         severity=check["severity"] or default_severity,
         section=sections[0] if sections else None,
         sections=sections,
-        destructive=item.get_closest_marker(DESTRUCTIVE_MARKER) is not None,
+        destructive=DESTRUCTIVE_MARKER in closest,
         error=error,
     )
 

@@ -136,7 +136,11 @@ def _build_context(config: pytest.Config) -> RunContext:
         folder = Path(env_dir.value or DEFAULT_ENV_DIR)
         if not folder.is_absolute():
             # CLI paths are relative to where pytest runs; ini and default paths to the rootdir.
-            base = Path.cwd() if env_dir.source in ("--env-dir", "DEPLOYVERIFY_ENV_DIR") else config.rootpath
+            base = (
+                Path.cwd()
+                if env_dir.source in ("--env-dir", "DEPLOYVERIFY_ENV_DIR")
+                else config.rootpath
+            )
             folder = base / folder
         try:
             loaded = load_profile(env.value, folder, environ, display_root=config.rootpath)

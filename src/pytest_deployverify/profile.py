@@ -6,70 +6,73 @@ A profile is a TOML file (``verify/environments/NAME.toml``); every section is o
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
-from enum import Enum
+from collections.abc import Iterator, Mapping
+from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
-
 from .checks.findings import Severity
+from .schema import Range, build
 from .secrets import Endpoint, Secret
 
 SECTIONS = ("infra", "security", "monitoring", "smoke")
 DEFAULT_ROLES = ("Engineering Lead", "Security", "Operations", "Product")
 
 
-class Section(str, Enum):
+class Section(StrEnum):
     INFRA = "infra"
     SECURITY = "security"
     MONITORING = "monitoring"
     SMOKE = "smoke"
 
 
-def _url_check(*schemes: str) -> AfterValidator:
-    def check(value: Endpoint) -> Endpoint:
+class _UrlCheck:
+    def __init__(self, *schemes: str) -> None:
+        self.schemes = schemes
+
+    def __call__(self, value: Endpoint) -> Endpoint:
         raw = value.get()
         try:
             parts = urlsplit(raw)
             parts.port  # noqa: B018 - raises ValueError on a bad port
         except ValueError as exc:
             raise ValueError(f"malformed URL {value.display!r}: {exc}") from None
-        if parts.scheme.lower() not in schemes:
-            allowed = ", ".join(f"{s}://" for s in schemes)
+        if parts.scheme.lower() not in self.schemes:
+            allowed = ", ".join(f"{s}://" for s in self.schemes)
             raise ValueError(f"URL {value.display!r} must start with {allowed}")
         if not parts.hostname:
             raise ValueError(f"URL {value.display!r} has no host")
         return value
 
-    return AfterValidator(check)
+
+HttpUrl = Annotated[Endpoint, _UrlCheck("http", "https")]
+RedisUrl = Annotated[Endpoint, _UrlCheck("redis", "rediss")]
+PostgresDsn = Annotated[Endpoint, _UrlCheck("postgresql", "postgres")]
+Seconds = Annotated[float, Range(gt=0, le=3600)]
+Fraction = Annotated[float, Range(ge=0, le=1)]
+PositiveFloat = Annotated[float, Range(gt=0)]
+Count = Annotated[int, Range(ge=0)]
+
+model = dataclasses.dataclass(frozen=True, kw_only=True)
 
 
-HttpUrl = Annotated[Endpoint, _url_check("http", "https")]
-RedisUrl = Annotated[Endpoint, _url_check("redis", "rediss")]
-PostgresDsn = Annotated[Endpoint, _url_check("postgresql", "postgres")]
-Seconds = Annotated[float, Field(gt=0, le=3600)]
-Fraction = Annotated[float, Field(ge=0, le=1)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-
-class KubernetesConfig(Model):
+@model
+class KubernetesConfig:
     """Where the cluster is and which workloads the checklist is about."""
 
     kubeconfig: str | None = None
     context: str | None = None
     in_cluster: bool = False
     namespace: str = "default"
-    workloads: list[str] = Field(default_factory=list)
+    workloads: tuple[str, ...] = ()
     timeout: Seconds = 10.0
-    page_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    page_size: Annotated[int, Range(ge=1, le=5000)] = 500
 
 
-class RedisConfig(Model):
+@model
+class RedisConfig:
     url: RedisUrl
     password: Secret | None = None
     username: str | None = None
@@ -78,7 +81,8 @@ class RedisConfig(Model):
     expect_tls: bool = False
 
 
-class PrometheusConfig(Model):
+@model
+class PrometheusConfig:
     url: HttpUrl
     bearer_token: Secret | None = None
     ca_file: str | None = None
@@ -86,40 +90,45 @@ class PrometheusConfig(Model):
     job: str | None = None
 
 
-class AlertmanagerConfig(Model):
+@model
+class AlertmanagerConfig:
     url: HttpUrl
     bearer_token: Secret | None = None
     ca_file: str | None = None
     timeout: Seconds = 5.0
-    receivers: list[str] = Field(default_factory=list)
+    receivers: tuple[str, ...] = ()
 
 
-class HttpConfig(Model):
+@model
+class HttpConfig:
     base_url: HttpUrl
     ca_file: str | None = None
     verify_tls: bool = True
     timeout: Seconds = 5.0
-    headers: dict[str, Secret] = Field(default_factory=dict)
+    headers: Mapping[str, Secret] = dataclasses.field(default_factory=dict)
 
 
-class PostgresConfig(Model):
+@model
+class PostgresConfig:
     dsn: PostgresDsn
     password: Secret | None = None
     timeout: Seconds = 5.0
     database: str | None = None
 
 
-class Slo(Model):
+@model
+class Slo:
     """Thresholds from the source checklists; checks read the ones they need."""
 
     error_rate: Fraction = 0.001
-    p95_latency_ms: Annotated[float, Field(gt=0)] = 1000.0
-    p99_latency_ms: Annotated[float, Field(gt=0)] = 2000.0
+    p95_latency_ms: PositiveFloat = 1000.0
+    p99_latency_ms: PositiveFloat = 2000.0
     cache_hit_rate: Fraction = 0.9
-    cert_min_days: Annotated[int, Field(ge=0)] = 14
+    cert_min_days: Count = 14
 
 
-class Service(Model):
+@model
+class Service:
     """A downstream service whose health endpoint must answer."""
 
     name: str
@@ -127,7 +136,8 @@ class Service(Model):
     timeout: Seconds = 5.0
 
 
-class ManualItem(Model):
+@model
+class ManualItem:
     """A checklist item no machine can verify: attested by a person, or pending."""
 
     id: str
@@ -142,10 +152,13 @@ class ManualItem(Model):
         return bool(self.attested_by)
 
 
-class Waiver(Model):
-    """An approved, time-boxed exception: a failing check becomes a documented expected failure."""
+@model
+class Waiver:
+    """An approved, time-boxed exception: a failing check becomes a documented expected failure.
 
-    check: str = Field(description="check id, or an fnmatch pattern over check ids")
+    ``check`` is a check id or an fnmatch pattern over check ids."""
+
+    check: str
     reason: str
     approver: str
     ticket: str
@@ -155,7 +168,8 @@ class Waiver(Model):
         return day <= self.expires
 
 
-class Profile(Model):
+@model
+class Profile:
     name: str
     description: str = ""
     protected: bool = False
@@ -167,14 +181,13 @@ class Profile(Model):
     alertmanager: AlertmanagerConfig | None = None
     http: HttpConfig | None = None
     postgres: PostgresConfig | None = None
-    slo: Slo = Field(default_factory=Slo)
-    services: list[Service] = Field(default_factory=list)
-    manual: list[ManualItem] = Field(default_factory=list)
-    waivers: list[Waiver] = Field(default_factory=list)
-    roles: list[str] = Field(default_factory=lambda: list(DEFAULT_ROLES))
+    slo: Slo = dataclasses.field(default_factory=Slo)
+    services: tuple[Service, ...] = ()
+    manual: tuple[ManualItem, ...] = ()
+    waivers: tuple[Waiver, ...] = ()
+    roles: tuple[str, ...] = DEFAULT_ROLES
 
-    @model_validator(mode="after")
-    def _unique_names(self) -> Profile:
+    def __post_init__(self) -> None:
         for label, names in (
             ("services", [s.name for s in self.services]),
             ("manual", [m.id for m in self.manual]),
@@ -185,7 +198,11 @@ class Profile(Model):
                 if name in seen:
                     raise ValueError(f"{label}: {name!r} appears twice")
                 seen.add(name)
-        return self
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Profile:
+        """Validate plain data (parsed TOML) into a Profile; raises schema.SchemaError."""
+        return build(cls, dict(data))
 
     def component(self, name: str) -> Any:
         """The named component section, or None when the profile does not configure it."""
@@ -194,6 +211,10 @@ class Profile(Model):
     def iter_secrets(self) -> Iterator[Secret]:
         """Every secret value in the profile, so the run can redact them from all output."""
         yield from _walk_secrets(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for reports: secrets masked, dates as ISO strings."""
+        return plain_data(self)
 
 
 ComponentName = Literal["kubernetes", "redis", "prometheus", "alertmanager", "http", "postgres"]
@@ -210,12 +231,28 @@ COMPONENTS: tuple[ComponentName, ...] = (
 def _walk_secrets(value: object) -> Iterator[Secret]:
     if isinstance(value, Secret):
         yield value
-    elif isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _walk_secrets(getattr(value, name))
-    elif isinstance(value, dict):
+    elif dataclasses.is_dataclass(value):
+        for field in dataclasses.fields(value):
+            yield from _walk_secrets(getattr(value, field.name))
+    elif isinstance(value, Mapping):
         for item in value.values():
             yield from _walk_secrets(item)
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _walk_secrets(item)
+
+
+def plain_data(value: Any) -> Any:
+    if isinstance(value, Secret):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value):
+        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): plain_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_data(v) for v in value]
+    return value

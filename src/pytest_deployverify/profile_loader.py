@@ -12,11 +12,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin
-
-from pydantic import BaseModel, ValidationError
+from typing import Any
 
 from .profile import Profile
+from .schema import SchemaError, dotted
 
 _VAR = re.compile(r"\$\{([^}]*)\}")
 _VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -61,7 +60,9 @@ def profile_path(name: str, folder: Path) -> Path:
             "that holds NAME.toml files",
         )
     if not folder.is_dir():
-        raise ProfileError(folder, "is not a folder; --env-dir must name a folder of NAME.toml files")
+        raise ProfileError(
+            folder, "is not a folder; --env-dir must name a folder of NAME.toml files"
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ProfileError(
             folder, f"environment name {name!r} is not valid: use letters, digits, '-', '_' or '.'"
@@ -70,10 +71,10 @@ def profile_path(name: str, folder: Path) -> Path:
     if not path.is_file():
         known = available_environments(folder)
         close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         listing = ", ".join(known) if known else "none"
         raise ProfileError(
-            path, f"unknown environment {name!r}{hint} Environments in {folder}: {listing}"
+            path, f"unknown environment {name!r}{hint}; environments in {folder}: {listing}"
         )
     return path
 
@@ -103,8 +104,8 @@ def load_profile(
     used: list[str] = []
     interpolated = _interpolate(raw, environ, (), shown, text, used)
     try:
-        profile = Profile.model_validate(interpolated)
-    except ValidationError as exc:
+        profile = Profile.from_dict(interpolated)
+    except SchemaError as exc:
         raise _explain(exc, shown, text) from None
     return LoadedProfile(profile=profile, path=path, variables=tuple(dict.fromkeys(used)))
 
@@ -128,10 +129,7 @@ def _read(path: Path, shown: str) -> str:
 
 
 def _key(loc: tuple[str | int, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return dotted(loc)
 
 
 def _interpolate(
@@ -173,58 +171,18 @@ def _interpolate(
     return _VAR.sub(substitute, value)
 
 
-def _explain(exc: ValidationError, shown: str, text: str) -> ProfileError:
-    """Turn pydantic's errors into one message naming every bad key (never its value)."""
+def _explain(exc: SchemaError, shown: str, text: str) -> ProfileError:
+    """One message naming every bad key with its line (the schema never includes values)."""
     lines = []
     first_line = None
-    for error in exc.errors(include_input=False, include_url=False):
-        loc = tuple(error["loc"])
-        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-        line = _find_line(text, loc)
+    for error in exc.errors:
+        line = _find_line(text, error.loc)
         first_line = first_line or line
-        key = _key(loc) or "(top level)"
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            parent = _model_at(loc[:-1])
-            known = sorted(parent.model_fields) if parent else []
-            close = difflib.get_close_matches(str(loc[-1]), known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(known)}"
-            message = f"unknown key{hint}"
-        elif kind == "missing":
-            message = "required key is missing"
-        else:
-            message = str(error["msg"]).removeprefix("Value error, ")
         where = f" (line {line})" if line else ""
-        lines.append(f"{key}{where}: {message}")
+        lines.append(f"{dotted(error.loc) or '(top level)'}{where}: {error.message}")
     if len(lines) == 1:
         return ProfileError(shown, lines[0], line=first_line)
     return ProfileError(shown, "invalid profile:\n  " + "\n  ".join(lines), line=first_line)
-
-
-def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = Profile
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        field = model.model_fields.get(part)
-        if field is None:
-            return None
-        nested = _model_in(field.annotation)
-        if nested is None:
-            return None
-        model = nested
-    return model
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    if get_origin(annotation) is not None:
-        for arg in get_args(annotation):
-            found = _model_in(arg)
-            if found is not None:
-                return found
-    return None
 
 
 def _find_line(text: str, loc: tuple[str | int, ...]) -> int | None:

@@ -7,16 +7,13 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from pydantic import GetCoreSchemaHandler
-from pydantic_core import core_schema
-
 MASK = "***"
 # Shorter values would redact ordinary words ("on", "app") all over the output.
 MIN_REDACTED_LENGTH = 4
 
 
 class Secret:
-    """A string that shows as ``***`` in repr, str, f-strings and pydantic dumps. ``get()`` returns it."""
+    """A string that shows as ``***`` in repr, str, f-strings and report dumps. ``get()`` returns it."""
 
     __slots__ = ("_value",)
 
@@ -48,24 +45,8 @@ class Secret:
         """The substrings that must be redacted wherever they appear."""
         return [self._value]
 
-    @classmethod
-    def _validate(cls, value: object) -> Secret:
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str):
-            return cls(value)
-        raise ValueError(f"expected a string, got {type(value).__name__}")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._validate,
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                str, return_schema=core_schema.str_schema()
-            ),
-        )
+    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
+        return (type(self), (self._value,))
 
 
 class Endpoint(Secret):

@@ -1,0 +1,78 @@
+"""Time 1,000 trivial checklist tests with the plugin active against the same run with -p no:deployverify.
+
+Runs alternate (plugin, baseline, plugin, ...) on the same machine so drift hits both sides alike, and the
+ratio of medians is printed. Goal: at most 1.10x.
+
+    python bench/bench_plugin_overhead.py [--tests 1000] [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SECTIONS = ("infra", "security", "monitoring", "smoke")
+
+
+def make_project(root: Path, count: int) -> None:
+    (root / "envs").mkdir()
+    (root / "envs" / "bench.toml").write_text('version = "1.0.0"\n')
+    markers = "\n".join(f"    {s}: section" for s in (*SECTIONS, "destructive", "check"))
+    (root / "pytest.ini").write_text(f"[pytest]\nmarkers =\n{markers}\n")
+    per_file = 100
+    for f in range(count // per_file):
+        lines = ["import pytest", ""]
+        for i in range(per_file):
+            n = f * per_file + i
+            section = SECTIONS[n % 4]
+            lines += [
+                f"@pytest.mark.{section}",
+                f'@pytest.mark.check("CHK-{n:04d}", title="check {n}", severity="high")',
+                f"def test_{n}():",
+                f'    """Checklist item {n}."""',
+                "    assert True",
+                "",
+            ]
+        (root / f"test_bench_{f:02d}.py").write_text("\n".join(lines))
+
+
+def run(root: Path, plugin: bool) -> float:
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+    args += ["--env", "bench", "--env-dir", "envs"] if plugin else ["-p", "no:deployverify"]
+    start = time.perf_counter()
+    done = subprocess.run(args, cwd=root, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"pytest failed ({'plugin' if plugin else 'baseline'}):\n{done.stdout[-2000:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tests", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=7)
+    opts = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_project(root, opts.tests)
+        run(root, True), run(root, False)  # warm the file system and bytecode caches
+        with_plugin, without = [], []
+        for _ in range(opts.rounds):
+            with_plugin.append(run(root, True))
+            without.append(run(root, False))
+    a, b = statistics.median(with_plugin), statistics.median(without)
+    print(f"tests: {opts.tests}, rounds: {opts.rounds}")
+    print(
+        f"plugin active     : median {a:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in with_plugin)})"
+    )
+    print(f"-p no:deployverify: median {b:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in without)})")
+    print(f"ratio: {a / b:.3f}x (goal <= 1.10x)")
+
+
+if __name__ == "__main__":
+    main()
