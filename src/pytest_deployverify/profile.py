@@ -11,11 +11,22 @@ import datetime as dt
 from collections.abc import Iterator, Mapping
 from enum import Enum, StrEnum
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from .checks.findings import Severity
+from .expectations.gateway import HttpExpectations
+from .expectations.kube import KubeExpectations
+from .expectations.monitoring import (
+    GrafanaConfig,
+    LogsConfig,
+    MetricGate,
+    PrometheusExpectations,
+    TracingConfig,
+)
+from .expectations.postgres import PostgresExpectations
+from .expectations.redis import RedisExpectations
+from .fieldtypes import Count, Fraction, HttpUrl, PositiveFloat, PostgresDsn, RedisUrl, Seconds
 from .schema import Range, build
-from .secrets import Endpoint, Secret
+from .secrets import Secret
 
 SECTIONS = ("infra", "security", "monitoring", "smoke")
 DEFAULT_ROLES = ("Engineering Lead", "Security", "Operations", "Product")
@@ -27,33 +38,6 @@ class Section(StrEnum):
     MONITORING = "monitoring"
     SMOKE = "smoke"
 
-
-class _UrlCheck:
-    def __init__(self, *schemes: str) -> None:
-        self.schemes = schemes
-
-    def __call__(self, value: Endpoint) -> Endpoint:
-        raw = value.get()
-        try:
-            parts = urlsplit(raw)
-            parts.port  # noqa: B018 - raises ValueError on a bad port
-        except ValueError as exc:
-            raise ValueError(f"malformed URL {value.display!r}: {exc}") from None
-        if parts.scheme.lower() not in self.schemes:
-            allowed = ", ".join(f"{s}://" for s in self.schemes)
-            raise ValueError(f"URL {value.display!r} must start with {allowed}")
-        if not parts.hostname:
-            raise ValueError(f"URL {value.display!r} has no host")
-        return value
-
-
-HttpUrl = Annotated[Endpoint, _UrlCheck("http", "https")]
-RedisUrl = Annotated[Endpoint, _UrlCheck("redis", "rediss")]
-PostgresDsn = Annotated[Endpoint, _UrlCheck("postgresql", "postgres")]
-Seconds = Annotated[float, Range(gt=0, le=3600)]
-Fraction = Annotated[float, Range(ge=0, le=1)]
-PositiveFloat = Annotated[float, Range(gt=0)]
-Count = Annotated[int, Range(ge=0)]
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 
@@ -69,6 +53,7 @@ class KubernetesConfig:
     workloads: tuple[str, ...] = ()
     timeout: Seconds = 10.0
     page_size: Annotated[int, Range(ge=1, le=5000)] = 500
+    expect: KubeExpectations = dataclasses.field(default_factory=KubeExpectations)
 
 
 @model
@@ -79,6 +64,7 @@ class RedisConfig:
     ca_file: str | None = None
     timeout: Seconds = 2.0
     expect_tls: bool = False
+    expect: RedisExpectations = dataclasses.field(default_factory=RedisExpectations)
 
 
 @model
@@ -88,6 +74,7 @@ class PrometheusConfig:
     ca_file: str | None = None
     timeout: Seconds = 5.0
     job: str | None = None
+    expect: PrometheusExpectations = dataclasses.field(default_factory=PrometheusExpectations)
 
 
 @model
@@ -106,6 +93,7 @@ class HttpConfig:
     verify_tls: bool = True
     timeout: Seconds = 5.0
     headers: Mapping[str, Secret] = dataclasses.field(default_factory=dict)
+    expect: HttpExpectations = dataclasses.field(default_factory=HttpExpectations)
 
 
 @model
@@ -114,6 +102,7 @@ class PostgresConfig:
     password: Secret | None = None
     timeout: Seconds = 5.0
     database: str | None = None
+    expect: PostgresExpectations = dataclasses.field(default_factory=PostgresExpectations)
 
 
 @model
@@ -181,8 +170,12 @@ class Profile:
     alertmanager: AlertmanagerConfig | None = None
     http: HttpConfig | None = None
     postgres: PostgresConfig | None = None
+    grafana: GrafanaConfig | None = None
+    tracing: TracingConfig | None = None
+    logs: LogsConfig | None = None
     slo: Slo = dataclasses.field(default_factory=Slo)
     services: tuple[Service, ...] = ()
+    gates: tuple[MetricGate, ...] = ()
     manual: tuple[ManualItem, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     roles: tuple[str, ...] = DEFAULT_ROLES
@@ -217,7 +210,17 @@ class Profile:
         return plain_data(self)
 
 
-ComponentName = Literal["kubernetes", "redis", "prometheus", "alertmanager", "http", "postgres"]
+ComponentName = Literal[
+    "kubernetes",
+    "redis",
+    "prometheus",
+    "alertmanager",
+    "http",
+    "postgres",
+    "grafana",
+    "tracing",
+    "logs",
+]
 COMPONENTS: tuple[ComponentName, ...] = (
     "kubernetes",
     "redis",
@@ -225,6 +228,9 @@ COMPONENTS: tuple[ComponentName, ...] = (
     "alertmanager",
     "http",
     "postgres",
+    "grafana",
+    "tracing",
+    "logs",
 )
 
 

@@ -1,0 +1,12 @@
+"""Profile expectations for the redis checks (filled in with the checks)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+model = dataclasses.dataclass(frozen=True, kw_only=True)
+
+
+@model
+class RedisExpectations:
+    """``[redis.expect]``."""
