@@ -1,0 +1,187 @@
+"""The whole local environment the checklist is verified against: every component on loopback.
+
+``Stack.start(state_dir)`` starts the Kubernetes API emulator, Redis (password + TLS only), PostgreSQL,
+Alertmanager, Prometheus (history backfilled, scraping the gateway), the downstream stand-ins, the
+demo gateway and nginx (TLS 1.3) in front of it, then writes ``env.sh``: the ``SANDBOX_*`` variables
+that ``verify/environments/sandbox.toml`` reads. The profile is therefore an ordinary profile, and the
+sandbox is verified exactly as a real environment would be.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shlex
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sandbox.certs import CertFiles, make_certs
+from sandbox.kube.emulator import KubeEmulator
+from sandbox.servers.alertmanager import start_alertmanager
+from sandbox.servers.nginx import start_nginx
+from sandbox.servers.postgres import start_postgres
+from sandbox.servers.prometheus import start_prometheus
+from sandbox.servers.redis import start_redis
+
+ENV_FILE = "env.sh"
+RELEASE = "1.4.2"
+
+
+@dataclass
+class Stack:
+    state: Path
+    env: dict[str, str] = field(default_factory=dict)
+    _stops: list[tuple[str, Callable[[], None]]] = field(default_factory=list)
+    handles: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(cls, state: Path, *, log: Callable[[str], None] = print) -> Stack:
+        state.mkdir(parents=True, exist_ok=True)
+        # Servers keep their data under state/servers: start from nothing so no earlier run leaks in.
+        shutil.rmtree(state / "servers", ignore_errors=True)
+        stack = cls(state=state)
+        try:
+            stack._start_all(log)
+        except BaseException:
+            stack.stop(log=log)
+            raise
+        return stack
+
+    @property
+    def servers(self) -> Path:
+        return self.state / "servers"
+
+    def _keep(self, name: str, handle: Any) -> Any:
+        self.handles[name] = handle
+        self._stops.append((name, handle.stop))
+        return handle
+
+    def _start_all(self, log: Callable[[str], None]) -> None:
+        from sandbox.gateway import demo_env, start_downstream, start_gateway
+        from sandbox.history import gateway_history, gateway_rules
+
+        certs: CertFiles = make_certs(self.servers / "certs")
+        env = self.env
+        env["SANDBOX_CA_FILE"] = str(certs.ca_cert)
+
+        kube = self._keep("kubernetes", KubeEmulator(token=secrets.token_urlsafe(32)).start())
+        kubeconfig = kube.write_kubeconfig(self.servers / "kubeconfig", context_name="sandbox")
+        env["SANDBOX_KUBECONFIG"] = str(kubeconfig)
+        log(f"kubernetes API emulator  {kube.url}")
+
+        redis_password = secrets.token_urlsafe(24)
+        redis = self._keep(
+            "redis",
+            start_redis(
+                self.servers / "redis", password=redis_password, tls=True, plaintext=False, certs=certs
+            ),
+        )
+        env["SANDBOX_REDIS_URL"] = f"rediss://127.0.0.1:{redis.tls_port}/0"
+        env["SANDBOX_REDIS_PASSWORD"] = redis_password
+        log(f"redis (TLS only)         rediss://127.0.0.1:{redis.tls_port}")
+
+        pg_password = secrets.token_urlsafe(24)
+        postgres = self._keep("postgres", start_postgres(self.servers / "postgres", app_password=pg_password))
+        env["SANDBOX_PG_DSN"] = f"postgresql://app@127.0.0.1:{postgres.port}/integration_api_management"
+        env["SANDBOX_PG_PASSWORD"] = pg_password
+        log(f"postgresql               127.0.0.1:{postgres.port}")
+
+        downstream = self._keep("downstream", start_downstream(self.servers / "downstream", delay=0.05))
+        for index, (name, url) in enumerate(downstream.urls.items()):
+            env[f"SANDBOX_SVC_{index}_NAME"] = name
+            env[f"SANDBOX_SVC_{index}_URL"] = url
+        log(f"downstream services      {len(downstream.urls)} on loopback")
+
+        gateway_env = demo_env(
+            APP_VERSION=RELEASE,
+            REDIS_URL=(
+                f"rediss://:{redis_password}@127.0.0.1:{redis.tls_port}/0"
+                f"?ssl_ca_certs={certs.ca_cert}"
+            ),
+            DOWNSTREAM_SERVICES=downstream.env_value(),
+        )
+        gateway = self._keep(
+            "gateway",
+            start_gateway(self.servers / "gateway", env=gateway_env, forwarded_allow_ips="127.0.0.1"),
+        )
+        for key in ("JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "CORS_ORIGIN"):
+            env[f"SANDBOX_GW_{key}"] = gateway_env[key]
+        for prefix, spec in (("USER", gateway_env["DEMO_USERS"]), ("CLIENT", gateway_env["OAUTH_CLIENTS"])):
+            for index, entry in enumerate(spec.split(",")):
+                ident, secret, tenant = entry.split(":")
+                env[f"SANDBOX_GW_{prefix}_{index}_ID"] = ident
+                env[f"SANDBOX_GW_{prefix}_{index}_SECRET"] = secret
+                env[f"SANDBOX_GW_{prefix}_{index}_TENANT"] = tenant
+        log(f"demo gateway (uvicorn)   {gateway.url}")
+
+        nginx = self._keep(
+            "nginx",
+            start_nginx(
+                self.servers / "nginx",
+                upstream=gateway.url,
+                cert=certs.server_cert,
+                key=certs.server_key,
+                tls_protocols="TLSv1.3",
+            ),
+        )
+        env["SANDBOX_GATEWAY_URL"] = nginx.https_url
+        env["SANDBOX_GATEWAY_HTTP_URL"] = nginx.http_url
+        log(f"nginx (TLS 1.3)          {nginx.https_url}")
+
+        alertmanager = self._keep(
+            "alertmanager",
+            start_alertmanager(
+                self.servers / "alertmanager",
+                receivers=[
+                    {"name": "pagerduty-oncall", "type": "pagerduty"},
+                    {"name": "slack-ops", "type": "slack"},
+                ],
+                route_receiver="pagerduty-oncall",
+            ),
+        )
+        env["SANDBOX_ALERTMANAGER_URL"] = alertmanager.url
+        log(f"alertmanager             {alertmanager.url}")
+
+        prometheus = self._keep(
+            "prometheus",
+            start_prometheus(
+                self.servers / "prometheus",
+                scrape_configs=[
+                    {
+                        "job_name": "api-gateway",
+                        "metrics_path": "/metrics",
+                        "static_configs": [{"targets": [gateway.url.split("://", 1)[1]]}],
+                    }
+                ],
+                rule_files=gateway_rules(),
+                alertmanager_urls=[alertmanager.url],
+                backfill_openmetrics=gateway_history(),
+            ),
+        )
+        env["SANDBOX_PROMETHEUS_URL"] = prometheus.url
+        log(f"prometheus               {prometheus.url}")
+        self.write_env()
+
+    def write_env(self) -> Path:
+        path = self.state / ENV_FILE
+        lines = [f"export {key}={shlex.quote(value)}" for key, value in sorted(self.env.items())]
+        # Secrets live here for the length of the run only: private file, removed by `down`.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        return path
+
+    def stop(self, *, log: Callable[[str], None] = print) -> None:
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                stop()
+            except Exception as exc:  # keep stopping the rest; report what could not be stopped
+                log(f"sandbox: stopping {name} failed: {exc}")
+        with contextlib.suppress(FileNotFoundError):
+            (self.state / ENV_FILE).unlink()
+        shutil.rmtree(self.servers, ignore_errors=True)
