@@ -1,0 +1,77 @@
+"""Kubernetes and Helm checks as pure functions over objects held as plain dicts.
+
+Objects are the JSON the API returns (camelCase keys) or the same loaded from YAML manifests;
+list-response items lack ``kind``, so set it first (``objects.with_kind``). Nothing here talks
+to a cluster: callers fetch, these functions judge and return ``Finding``s.
+
+Modules: ``workloads`` (hygiene + availability; ``containers``, ``security``), ``rollout``,
+``config`` (``env``), ``network``, ``rbac``, ``capacity`` (``quantities``, ``images``),
+``helm`` and ``drift``, ``manifests`` and ``predeploy``; ``catalog`` lists every check id.
+``helm``, ``drift``, ``manifests`` and ``predeploy`` need PyYAML (the ``kubernetes`` extra) and
+are imported explicitly.
+"""
+
+from __future__ import annotations
+
+from pytest_deployverify.checks.kube.capacity import (
+    image_size_findings,
+    node_headroom_findings,
+    storage_class_findings,
+)
+from pytest_deployverify.checks.kube.catalog import CHECKS, CheckSpec
+from pytest_deployverify.checks.kube.config import (
+    configmap_sensitive_findings,
+    expected_env_findings,
+    reference_findings,
+    required_env_findings,
+    secret_min_length,
+    sensitive_env_findings,
+)
+from pytest_deployverify.checks.kube.network import (
+    host_resolves_to,
+    ingress_findings,
+    network_policy_findings,
+    service_endpoint_findings,
+    service_selector_findings,
+)
+from pytest_deployverify.checks.kube.quantities import parse_quantity
+from pytest_deployverify.checks.kube.rbac import (
+    namespace_findings,
+    service_account_findings,
+    verifier_access_findings,
+)
+from pytest_deployverify.checks.kube.rollout import (
+    Progress,
+    rollout_findings,
+    rollout_progress,
+    wait_for_rollout,
+)
+from pytest_deployverify.checks.kube.workloads import workload_findings
+
+__all__ = [
+    "CHECKS",
+    "CheckSpec",
+    "Progress",
+    "configmap_sensitive_findings",
+    "expected_env_findings",
+    "host_resolves_to",
+    "image_size_findings",
+    "ingress_findings",
+    "namespace_findings",
+    "network_policy_findings",
+    "node_headroom_findings",
+    "parse_quantity",
+    "reference_findings",
+    "required_env_findings",
+    "rollout_findings",
+    "rollout_progress",
+    "secret_min_length",
+    "sensitive_env_findings",
+    "service_account_findings",
+    "service_endpoint_findings",
+    "service_selector_findings",
+    "storage_class_findings",
+    "verifier_access_findings",
+    "wait_for_rollout",
+    "workload_findings",
+]

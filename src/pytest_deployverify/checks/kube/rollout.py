@@ -1,0 +1,369 @@
+"""Has a Deployment's rollout settled on the expected release, with healthy pods?
+
+``rollout_findings`` judges one snapshot (the Deployment and the pods its selector matches);
+``rollout_progress`` turns that into a decision for a poller (settled, or failed beyond hope);
+``wait_for_rollout`` is that poller, with the clock and sleep injectable for tests.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
+
+from pytest_deployverify.checks.findings import Finding
+from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube.images import digest_of, parse_image
+from pytest_deployverify.checks.kube.objects import (
+    KubeObject,
+    annotations_of,
+    as_int,
+    condition_true,
+    conditions,
+    containers,
+    dig,
+    has_status,
+    is_terminating,
+    mapping,
+    parse_time,
+    pod_spec,
+    sequence,
+    subject,
+)
+
+REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
+# Waiting reasons that waiting longer will not cure: a poller stops at once on these.
+FATAL_WAITING = frozenset(
+    {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"}
+)
+_WAITING_CHECKS = {
+    "CrashLoopBackOff": "pod-crash-loop",
+    "ImagePullBackOff": "pod-image-pull-error",
+    "ErrImagePull": "pod-image-pull-error",
+    "ErrImageNeverPull": "pod-image-pull-error",
+    "InvalidImageName": "pod-create-error",
+    "CreateContainerConfigError": "pod-create-error",
+    "CreateContainerError": "pod-create-error",
+    "RunContainerError": "pod-create-error",
+}
+_WAITING_FIX = {
+    "pod-crash-loop": "read its logs (kubectl logs --previous) and fix the crash, or roll back",
+    "pod-image-pull-error": "check the image name/tag exists and imagePullSecrets can read it",
+    "pod-create-error": "check the referenced ConfigMaps/Secrets/keys and the image name",
+}
+
+
+class RolloutExpectations(TypedDict, total=False):
+    """What the rollout must have reached; every key is optional."""
+
+    expected_version: str | None
+    """Image tag the release must run (``1.0.0``)."""
+    expected_digest: str | None
+    """``sha256:...`` the running image must have (compared with containerStatuses imageID)."""
+    container: str | None
+    """Container carrying the release image; default: the first regular container."""
+    since: datetime | str | None
+    """When the rollout began; restarts before it are ignored."""
+    max_restarts: int
+    """Restarts allowed per container (default 0)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One poll's decision: ``settled`` (nothing left to wait for), ``fatal`` (stop waiting)."""
+
+    settled: bool
+    fatal: Finding | None
+    findings: tuple[Finding, ...]
+
+
+def rollout_findings(
+    deployment: KubeObject, pods: Iterable[KubeObject], **expect: Unpack[RolloutExpectations]
+) -> list[Finding]:
+    """Everything that keeps the rollout from being done and correct, in one snapshot."""
+    return _assess(deployment, list(pods), expect)[0]
+
+
+def rollout_progress(
+    deployment: KubeObject, pods: Iterable[KubeObject], **expect: Unpack[RolloutExpectations]
+) -> Progress:
+    """Settled when there are no findings; ``fatal`` is the first finding waiting cannot cure."""
+    found, fatal = _assess(deployment, list(pods), expect)
+    return Progress(settled=not found, fatal=fatal[0] if fatal else None, findings=tuple(found))
+
+
+def wait_for_rollout(
+    fetch: Callable[[], tuple[KubeObject, Sequence[KubeObject]]],
+    *,
+    timeout: float,
+    interval: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+    **expect: Unpack[RolloutExpectations],
+) -> Progress:
+    """Poll ``fetch() -> (deployment, pods)`` until settled, fatal, or ``timeout`` seconds pass.
+
+    On timeout the last findings are returned with a ``rollout-timeout`` finding appended.
+    Errors raised by ``fetch`` propagate: an unreachable API is not a rollout verdict.
+    """
+    if timeout < 0 or interval <= 0:
+        raise ValueError(f"timeout must be >= 0 and interval > 0 (got {timeout}, {interval})")
+    deadline = clock() + timeout
+    while True:
+        deployment, pods = fetch()
+        progress = rollout_progress(deployment, pods, **expect)
+        if progress.settled or progress.fatal is not None:
+            return progress
+        remaining = deadline - clock()
+        if remaining <= 0:
+            ids = sorted({f.check_id for f in progress.findings})
+            timed_out = check("rollout-timeout").finding(
+                subject(deployment, default_kind="Deployment"),
+                f"not settled after {timeout:g}s ({len(progress.findings)} finding(s) left: "
+                f"{', '.join(ids)}); fix those or allow a longer timeout",
+            )
+            return Progress(False, None, (*progress.findings, timed_out))
+        sleep(min(interval, remaining))
+
+
+def current_replica_set(
+    deployment: KubeObject, replica_sets: Iterable[KubeObject]
+) -> KubeObject | None:
+    """The ReplicaSet of the Deployment's current revision (same revision annotation, owned)."""
+    revision = annotations_of(deployment).get(REVISION_ANNOTATION)
+    uid = dig(deployment, "metadata", "uid")
+    for rs in replica_sets:
+        owners = [mapping(o).get("uid") for o in sequence(dig(rs, "metadata", "ownerReferences"))]
+        if uid and uid not in owners:
+            continue
+        if revision is not None and annotations_of(rs).get(REVISION_ANNOTATION) == revision:
+            return rs
+    return None
+
+
+def rollout_start(deployment: KubeObject, replica_sets: Iterable[KubeObject]) -> datetime | None:
+    """When the current revision's ReplicaSet was created: the ``since`` for restart checks."""
+    rs = current_replica_set(deployment, replica_sets)
+    return parse_time(dig(rs, "metadata", "creationTimestamp")) if rs else None
+
+
+def _assess(
+    deployment: KubeObject, pods: list[KubeObject], expect: RolloutExpectations
+) -> tuple[list[Finding], list[Finding]]:
+    found, fatal = _status(deployment)
+    main = _main_container(deployment, expect.get("container"))
+    found += _template_image(deployment, main, expect)
+    since = parse_time(expect.get("since"))
+    for pod in pods:
+        if is_terminating(pod):
+            continue  # an old pod on its way out; status.replicas already counts it
+        pod_found, pod_fatal = _pod_health(pod, since, expect.get("max_restarts", 0))
+        found += pod_found + _pod_image(pod, main, expect)
+        fatal += pod_fatal
+    return found, fatal
+
+
+def _status(deployment: KubeObject) -> tuple[list[Finding], list[Finding]]:
+    where = subject(deployment, default_kind="Deployment")
+    status = mapping(deployment.get("status"))
+    found: list[Finding] = []
+    generation = as_int(dig(deployment, "metadata", "generation"), 1)
+    observed = as_int(status.get("observedGeneration"), 0)
+    if not has_status(deployment) or observed < generation:
+        found.append(
+            check("rollout-generation-observed").finding(
+                where,
+                f"observedGeneration {observed} < generation {generation}: the controller has "
+                "not acted on the latest spec yet; wait, or check the controller-manager",
+            )
+        )
+    desired = as_int(dig(deployment, "spec", "replicas"), 1)
+    counts = {
+        "updated": as_int(status.get("updatedReplicas")),
+        "ready": as_int(status.get("readyReplicas")),
+        "available": as_int(status.get("availableReplicas")),
+    }
+    problems = [f"{k} {v}/{desired}" for k, v in counts.items() if v < desired]
+    unavailable = as_int(status.get("unavailableReplicas"))
+    if unavailable:
+        problems.append(f"{unavailable} unavailable")
+    old = as_int(status.get("replicas")) - counts["updated"]
+    if old > 0:
+        problems.append(f"{old} old replica(s) still running")
+    if problems:
+        found.append(
+            check("rollout-replicas").finding(
+                where,
+                f"rollout not complete: {', '.join(problems)}; wait for it "
+                "(kubectl rollout status) or inspect the pods below",
+            )
+        )
+    progressing = mapping(conditions(deployment).get("Progressing"))
+    if progressing.get("reason") == "ProgressDeadlineExceeded":
+        dead = check("rollout-progress-deadline").finding(
+            where,
+            f"Progressing=False, ProgressDeadlineExceeded: {progressing.get('message', '')}; "
+            "the rollout has stalled: fix the new pods or roll back (kubectl rollout undo)",
+        )
+        found.append(dead)
+        return found, [dead]
+    return found, []
+
+
+def _main_container(deployment: KubeObject, wanted: str | None) -> Mapping[str, Any]:
+    regular = containers(pod_spec(deployment), init=False)
+    for c in regular:
+        if wanted is None or c.get("name") == wanted:
+            return c
+    return {"name": wanted or "<none>"}
+
+
+def _template_image(
+    deployment: KubeObject, main: Mapping[str, Any], expect: RolloutExpectations
+) -> list[Finding]:
+    where = subject(deployment, str(main.get("name")), default_kind="Deployment")
+    image = str(main.get("image") or "")
+    ref = parse_image(image)
+    found: list[Finding] = []
+    if not ref.pinned:
+        found.append(
+            check("container-image-tag").finding(
+                where,
+                f"image {image!r} has {'tag latest' if ref.tag else 'no tag'}; deploy the "
+                "release by its version tag",
+            )
+        )
+    version = expect.get("expected_version")
+    if version and ref.pinned and ref.tag != version:
+        observed = f"tag {ref.tag!r}" if ref.tag else "no tag (digest only)"
+        found.append(
+            check("rollout-image-version").finding(
+                where,
+                f"template image {image!r} has {observed}, not the release version "
+                f"{version!r}; deploy the expected release (or fix the expected version)",
+            )
+        )
+    digest = expect.get("expected_digest")
+    if digest and ref.digest and ref.digest != digest:
+        found.append(
+            check("rollout-image-digest").finding(
+                where,
+                f"template image is pinned to {ref.digest}, not {digest}; pin the digest "
+                "that was scanned and approved",
+            )
+        )
+    return found
+
+
+def _pod_image(
+    pod: KubeObject, main: Mapping[str, Any], expect: RolloutExpectations
+) -> list[Finding]:
+    cname = main.get("name")
+    spec_image = next(
+        (str(c.get("image") or "") for c in containers(pod_spec(pod)) if c.get("name") == cname), ""
+    )
+    where = subject(pod, str(cname), default_kind="Pod")
+    found: list[Finding] = []
+    version = expect.get("expected_version")
+    tag = parse_image(spec_image).tag
+    if version and spec_image and tag != version:
+        found.append(
+            check("rollout-image-version").finding(
+                where,
+                f"pod runs image {spec_image!r}, not version {version!r}: an old or foreign "
+                "pod; wait for the rollout to replace it",
+            )
+        )
+    digest = expect.get("expected_digest")
+    status = _container_status(pod, str(cname))
+    running = digest_of(str(status.get("imageID") or ""))
+    if digest and running and running != digest:
+        found.append(
+            check("rollout-image-digest").finding(
+                where,
+                f"running image digest {running} is not the pinned {digest}: the tag was "
+                "re-pushed or another image runs; deploy by digest",
+            )
+        )
+    return found
+
+
+def _pod_health(
+    pod: KubeObject, since: datetime | None, max_restarts: int
+) -> tuple[list[Finding], list[Finding]]:
+    where = subject(pod, default_kind="Pod")
+    statuses = [
+        mapping(s)
+        for s in sequence(dig(pod, "status", "initContainerStatuses"))
+        + sequence(dig(pod, "status", "containerStatuses"))
+    ]
+    for status in statuses:
+        waiting = mapping(dig(status, "state", "waiting"))
+        reason = str(waiting.get("reason") or "")
+        if reason in _WAITING_CHECKS:
+            check_id = _WAITING_CHECKS[reason]
+            finding = check(check_id).finding(
+                subject(pod, str(status.get("name")), default_kind="Pod"),
+                f"waiting: {reason} ({waiting.get('message') or 'no message'}); "
+                f"{_WAITING_FIX[check_id]}",
+            )
+            return [finding], [finding] if reason in FATAL_WAITING else []
+    found = _restarts(pod, statuses, since, max_restarts)
+    phase = str(dig(pod, "status", "phase") or "Unknown")
+    if phase == "Pending":
+        scheduled = mapping(conditions(pod).get("PodScheduled"))
+        detail = (
+            f"{scheduled.get('reason')}: {scheduled.get('message')}"
+            if scheduled.get("status") == "False"
+            else "scheduled, containers not started"
+        )
+        found.append(
+            check("pod-pending").finding(
+                where,
+                f"phase Pending ({detail}); check node capacity, taints, volumes and "
+                "image pulls (kubectl describe pod)",
+            )
+        )
+    elif not condition_true(pod, "Ready"):
+        unready = [str(s.get("name")) for s in statuses if s.get("ready") is False]
+        found.append(
+            check("pod-not-ready").finding(
+                where,
+                f"phase {phase}, Ready is not True (unready containers: "
+                f"{', '.join(unready) or 'none reported'}); check the readiness probe "
+                "endpoint and the pod's events",
+            )
+        )
+    return found, []
+
+
+def _restarts(
+    pod: KubeObject, statuses: list[Mapping[str, Any]], since: datetime | None, allowed: int
+) -> list[Finding]:
+    found: list[Finding] = []
+    for status in statuses:
+        count = as_int(status.get("restartCount"))
+        if count <= allowed:
+            continue
+        last = mapping(dig(status, "lastState", "terminated"))
+        finished = parse_time(last.get("finishedAt"))
+        if since is not None and (finished is None or finished < since):
+            continue  # restarted before this rollout began
+        reason = f"{last.get('reason', 'unknown')}, exit code {last.get('exitCode', '?')}"
+        found.append(
+            check("pod-restarts").finding(
+                subject(pod, str(status.get("name")), default_kind="Pod"),
+                f"restarted {count} time(s) (allowed {allowed}; last: {reason}); read "
+                "kubectl logs --previous and fix the cause before signing off",
+            )
+        )
+    return found
+
+
+def _container_status(pod: KubeObject, cname: str) -> Mapping[str, Any]:
+    for status in sequence(dig(pod, "status", "containerStatuses")):
+        if mapping(status).get("name") == cname:
+            return mapping(status)
+    return {}
