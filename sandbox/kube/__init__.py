@@ -1,0 +1,41 @@
+"""A wire-level Kubernetes API emulator for tests: HTTPS, bearer auth, realistic objects.
+
+The official `kubernetes` client talks to it exactly as to a real cluster::
+
+    with KubeEmulator() as kube:
+        kube.write_kubeconfig(tmp_path / "kubeconfig", context_name="emulator")
+        config.load_kube_config(config_file=str(tmp_path / "kubeconfig"), context="emulator")
+        client.AppsV1Api().read_namespaced_deployment("api-gateway", "api-gateway")
+
+Tests shape the cluster through `kube.store` (put/delete/load_yaml/replace_all), RBAC through
+`kube.access`, failures through `kube.faults`, and read the request log with `kube.count(...)`.
+"""
+
+from __future__ import annotations
+
+from sandbox.kube.access import AccessPolicy, Rule, rule
+from sandbox.kube.emulator import DEFAULT_FIXTURES_DIR, KubeEmulator
+from sandbox.kube.faults import Faults
+from sandbox.kube.generate import default_pod_template, make_pods
+from sandbox.kube.helm import decode_release, encode_release, release_secret
+from sandbox.kube.kubeconfig import kubeconfig_document, write_kubeconfig
+from sandbox.kube.requestlog import RequestRecord
+from sandbox.kube.store import ObjectStore
+
+__all__ = [
+    "DEFAULT_FIXTURES_DIR",
+    "AccessPolicy",
+    "Faults",
+    "KubeEmulator",
+    "ObjectStore",
+    "RequestRecord",
+    "Rule",
+    "decode_release",
+    "default_pod_template",
+    "encode_release",
+    "kubeconfig_document",
+    "make_pods",
+    "release_secret",
+    "rule",
+    "write_kubeconfig",
+]
