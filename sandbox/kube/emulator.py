@@ -89,7 +89,8 @@ class KubeEmulator:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
-            name="kube-emulator-accept",
+            # The port in the name lets a test find this emulator's threads among others'.
+            name=f"kube-emulator-{self._server.server_port}-accept",
             daemon=True,
         )
         self._thread.start()

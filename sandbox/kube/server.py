@@ -66,7 +66,7 @@ class EmulatorHTTPServer(HTTPServer):
         thread = threading.Thread(
             target=self._serve_connection,
             args=(conn_id, request, client_address),
-            name=f"kube-emulator-conn-{conn_id}",
+            name=f"kube-emulator-{self.server_port}-conn-{conn_id}",
             daemon=True,
         )
         with self._conn_lock:

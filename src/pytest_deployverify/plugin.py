@@ -86,6 +86,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="attest a manual checklist item of the profile, e.g. --attest oncall='Sam Lee'",
     )
     group.addoption(
+        "--manifests",
+        dest="deployverify_manifests",
+        metavar="PATH",
+        help="pre-deploy mode: run the spec-level Kubernetes checks on rendered manifests (a folder "
+        "of YAML, or `helm template` output in one file) instead of the live cluster",
+    )
+    group.addoption(
         "--run-by",
         dest="deployverify_run_by",
         metavar="NAME",
@@ -353,8 +360,32 @@ def pytest_make_collect_report(
     return report
 
 
-# Fixtures are defined in fixtures.py; pytest finds them through this module's namespace.
+# Fixtures live in fixtures.py and component_fixtures.py; pytest finds them through this namespace.
+from .component_fixtures import (  # noqa: E402
+    _deployverify_components,
+    alertmanager,
+    http_client,
+    kube,
+    postgres,
+    prom_api,
+    prometheus,
+    redis_client,
+)
+
 evidence = _fixtures.evidence
 profile = _fixtures.profile
 deployverify_context = _fixtures.deployverify_context
-__all__ = ["Evidence", "deployverify_context", "evidence", "profile"]
+__all__ = [
+    "Evidence",
+    "_deployverify_components",
+    "alertmanager",
+    "deployverify_context",
+    "evidence",
+    "http_client",
+    "kube",
+    "postgres",
+    "profile",
+    "prom_api",
+    "prometheus",
+    "redis_client",
+]

@@ -545,11 +545,12 @@ def test_black_hole_times_out_and_does_not_block_stop(kube: KubeEmulator, core: 
     parked = threading.Thread(target=parked_call)
     parked.start()
     _wait_for(lambda: kube.count(path_prefix="/api/v1/nodes") > 0, "the parked request")
+    prefix = f"kube-emulator-{kube.port}-"
     kube.stop()
     parked.join(10)
     assert not parked.is_alive()
     assert isinstance(outcome[0], urllib3.exceptions.HTTPError)  # cut, not answered
-    assert not [t for t in threading.enumerate() if t.name.startswith("kube-emulator")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(prefix)]
 
 
 # ---- request log and store mutation ------------------------------------------------------------
@@ -630,9 +631,11 @@ def test_kubeconfig_with_embedded_ca(kube: KubeEmulator, tmp_path: Path) -> None
 
 def test_stop_is_idempotent_and_leaves_no_threads() -> None:
     emulator = KubeEmulator(fixtures_dir=None).start()
+    prefix = f"kube-emulator-{emulator.port}-"
+    assert [t for t in threading.enumerate() if t.name.startswith(prefix)]
     emulator.stop()
     emulator.stop()
-    assert not [t for t in threading.enumerate() if t.name.startswith("kube-emulator")]
+    assert not [t for t in threading.enumerate() if t.name.startswith(prefix)]
 
 
 def _wait_for(predicate: Callable[[], bool], what: str, seconds: float = 30) -> None:
