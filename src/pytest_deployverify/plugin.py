@@ -216,10 +216,7 @@ def _check_contradictions(config: pytest.Config, loaded: LoadedProfile | None) -
 
 
 def _register_reporters(config: pytest.Config, context: RunContext) -> None:
-    try:  # TEMP until signoff lands
-        from .signoff_plugin import SignoffRecorder
-    except ImportError:
-        return
+    from .signoff_plugin import SignoffRecorder
 
     recorder = SignoffRecorder(config, context)
     config.pluginmanager.register(recorder, "deployverify-signoff")
@@ -320,6 +317,19 @@ def pytest_report_collectionfinish(
     ]
     lines += [f"  - {nodeid}" for nodeid in context.held_back]
     return lines
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None:
+        return
+    # Under xdist, tell the controller what every collected item is, so the sign-off can describe an
+    # item whose worker crashed before it reported.
+    from .signoff_plugin import WORKER_METADATA_KEY
+
+    workeroutput[WORKER_METADATA_KEY] = {
+        item.nodeid: dict(item.stash[ITEM_META]) for item in session.items if ITEM_META in item.stash
+    }
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -1,0 +1,254 @@
+"""The sign-off as plain data: what ran where, what each checklist item showed, and the decision.
+
+Everything here is JSON-friendly (strings, numbers, lists) so the same objects feed the Markdown,
+the JSON document, the HTML summary and ``deployverify signoff merge``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from pytest_deployverify.checks.findings import Severity
+
+SCHEMA_VERSION = 1
+
+# Checklist order of the source checklists; items without a section marker go last.
+SECTION_ORDER = ("infra", "security", "monitoring", "smoke", "other")
+SECTION_TITLES = {
+    "infra": "Infrastructure",
+    "security": "Security",
+    "monitoring": "Monitoring & Observability",
+    "smoke": "Smoke tests",
+    "other": "Other checks",
+}
+OBSERVED_VERSION_EVIDENCE = "observed_version"
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+    WAIVED = "waived"
+    NOT_RUN = "not-run"
+
+
+# Outcomes that prove the item holds (a waived failure is documented and approved).
+PROVEN = frozenset({Outcome.PASSED, Outcome.XPASSED, Outcome.WAIVED})
+# Outcomes that show the item does not hold, or could not be evaluated at all.
+BROKEN = frozenset({Outcome.FAILED, Outcome.ERROR, Outcome.NOT_RUN})
+
+
+class Decision(StrEnum):
+    GO = "GO"
+    CONDITIONAL = "CONDITIONAL"
+    NO_GO = "NO-GO"
+
+    @property
+    def rank(self) -> int:
+        return _DECISION_RANK[self]
+
+    @classmethod
+    def worst(cls, decisions: list[Decision]) -> Decision:
+        """The most severe decision; an empty list cannot prove anything, so it is CONDITIONAL."""
+        return max(decisions, key=lambda d: d.rank) if decisions else cls.CONDITIONAL
+
+
+_DECISION_RANK = {Decision.GO: 0, Decision.CONDITIONAL: 1, Decision.NO_GO: 2}
+
+
+def is_blocking(severity: str | None) -> bool:
+    """critical/high block the release; an undeclared or unknown severity blocks too (fail closed)."""
+    if severity is None:
+        return True
+    try:
+        return Severity.parse(severity).blocking
+    except ValueError:
+        return True
+
+
+def section_of(section: str | None) -> str:
+    return section if section in SECTION_TITLES else "other"
+
+
+@dataclass(frozen=True)
+class WaiverInfo:
+    """A waiver as the profile declares it (dates as ISO strings)."""
+
+    check: str
+    reason: str
+    approver: str
+    ticket: str
+    expires: str
+
+
+@dataclass
+class CheckItem:
+    """One checklist item (one collected test) and what the run showed about it."""
+
+    nodeid: str
+    check_id: str
+    title: str
+    severity: str | None
+    section: str
+    outcome: Outcome
+    sections: list[str] = field(default_factory=list)
+    destructive: bool = False
+    duration: float = 0.0
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+    # One line: the failure's assertion message, the error, the skip or xfail reason.
+    reason: str | None = None
+    # Where it went wrong: "setup", "call", "teardown", "crash" or None.
+    phase: str | None = None
+    held_back: bool = False
+    waiver: WaiverInfo | None = None
+    # The outcome a waiver replaced (failed or error), kept so nobody mistakes it for a pass.
+    waived_outcome: Outcome | None = None
+    expired_waiver: WaiverInfo | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return is_blocking(self.severity)
+
+    @property
+    def severity_label(self) -> str:
+        return self.severity or "undeclared"
+
+
+@dataclass(frozen=True)
+class WaiverEntry:
+    """A profile waiver and what became of it in this run."""
+
+    waiver: WaiverInfo
+    status: str  # "applied", "unused" or "expired"
+    applied_to: list[str] = field(default_factory=list)
+    # Failing items an expired waiver would have covered: these are called out loudly.
+    would_apply_to: list[str] = field(default_factory=list)
+    # Items the pattern matched at all (whatever their outcome).
+    matched: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ManualEntry:
+    """A checklist item no machine verifies: attested by a person (and by what means), or pending."""
+
+    id: str
+    title: str
+    section: str
+    attested_by: str | None = None
+    attested_at: str | None = None
+    note: str | None = None
+    source: str | None = None  # "profile" or "--attest"
+
+    @property
+    def attested(self) -> bool:
+        return bool(self.attested_by)
+
+
+@dataclass(frozen=True)
+class ApprovalLine:
+    """One sign-off role: filled in by ``--approve`` or left blank for a signature."""
+
+    role: str
+    name: str | None = None
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    decision: Decision
+    reasons: list[str]
+
+
+@dataclass
+class RunInfo:
+    """Where and when the run happened, and by whom; every value already redacted."""
+
+    environment: str | None
+    started_at: str
+    finished_at: str
+    environment_source: str | None = None
+    profile_path: str | None = None
+    protected: bool = False
+    expected_version: str | None = None
+    observed_version: str | None = None
+    run_by: str | None = None
+    run_by_source: str | None = None
+    git_commit: str | None = None
+    git_commit_source: str | None = None
+    pytest_args: list[str] = field(default_factory=list)
+    exit_status: int | None = None
+    generator: str = ""
+
+
+@dataclass
+class Signoff:
+    run: RunInfo
+    checks: list[CheckItem]
+    manual: list[ManualEntry]
+    waivers: list[WaiverEntry]
+    approvals: list[ApprovalLine]
+    verdict: Verdict
+    # Things a reviewer must not miss: expired waivers, crashed workers, version mismatch.
+    warnings: list[str] = field(default_factory=list)
+
+    def by_section(self) -> dict[str, list[CheckItem]]:
+        """Items per section in checklist order; sections without items are left out."""
+        grouped: dict[str, list[CheckItem]] = {name: [] for name in SECTION_ORDER}
+        for item in self.checks:
+            grouped[section_of(item.section)].append(item)
+        return {name: items for name, items in grouped.items() if items}
+
+    def counts(self) -> dict[str, int]:
+        """How many items ended in each outcome (every outcome listed, zeros included)."""
+        counter = Counter(item.outcome for item in self.checks)
+        return {outcome.value: counter.get(outcome, 0) for outcome in Outcome}
+
+    def section_counts(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        for name, items in self.by_section().items():
+            counter = Counter(item.outcome for item in items)
+            result[name] = {o.value: counter[o] for o in Outcome if counter[o]}
+        return result
+
+    @property
+    def held_back(self) -> list[CheckItem]:
+        return [item for item in self.checks if item.held_back]
+
+    @property
+    def pending_manual(self) -> list[ManualEntry]:
+        return [entry for entry in self.manual if not entry.attested]
+
+    @property
+    def blocking_failures(self) -> list[CheckItem]:
+        return [item for item in self.checks if item.blocking and item.outcome in BROKEN]
+
+    @property
+    def expired_waivers(self) -> list[WaiverEntry]:
+        return [entry for entry in self.waivers if entry.status == "expired"]
+
+
+@dataclass(frozen=True)
+class MergePart:
+    """One verified input of a merged sign-off (one environment or region)."""
+
+    label: str
+    source: str
+    digest: str
+    signature: str  # verification status of the input's signature
+    signoff: Signoff
+    # The input document as read (integrity block included), embedded in a merged JSON.
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MergedSignoff:
+    parts: list[MergePart]
+    verdict: Verdict
+    generated_at: str
+    generator: str = ""
