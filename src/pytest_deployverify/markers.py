@@ -38,6 +38,17 @@ class ItemMeta(TypedDict):
     error: str | None
 
 
+# The metadata computed once per item at collection, reused by every later hook.
+ITEM_META = pytest.StashKey[ItemMeta]()
+
+
+def cached_metadata(item: pytest.Item, default_severity: str | None = None) -> ItemMeta:
+    meta = item.stash.get(ITEM_META, None)
+    if meta is None:
+        meta = item.stash[ITEM_META] = item_metadata(item, default_severity)
+    return meta
+
+
 def _check_signature(
     id: str,
     *,

@@ -13,7 +13,7 @@ import pytest
 from . import fixtures as _fixtures
 from .context import RUN_CONTEXT, RunContext, get_context
 from .evidence import Evidence
-from .markers import MARKER_HELP, ItemMeta, item_metadata
+from .markers import ITEM_META, MARKER_HELP, cached_metadata, item_metadata
 from .options import parse_approval, parse_attestation, parse_signoff_path
 from .profile_loader import LoadedProfile, ProfileError, load_profile
 from .reporting import redact_report
@@ -23,7 +23,6 @@ from .settings import resolve
 SIGNING_KEY_VAR = "DEPLOYVERIFY_SIGNING_KEY"
 DEFAULT_ENV_DIR = "verify/environments"
 
-ITEM_META = pytest.StashKey[ItemMeta]()
 ITEM_EVIDENCE = _fixtures.ITEM_EVIDENCE
 PREVIOUS_LOG_FACTORY = pytest.StashKey[Any]()
 
@@ -344,10 +343,7 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    meta = item.stash.get(ITEM_META, None)
-    if meta is None:
-        meta = item_metadata(item)
-        item.stash[ITEM_META] = meta
+    meta = cached_metadata(item)
     data: dict[str, Any] = dict(meta)
     evidence = item.stash.get(ITEM_EVIDENCE, None)
     attach = report.when == "call" or (report.when == "setup" and report.outcome != "passed")

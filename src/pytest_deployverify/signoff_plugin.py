@@ -16,7 +16,7 @@ import pytest
 
 from . import __version__
 from .context import RunContext
-from .markers import item_metadata
+from .markers import cached_metadata
 from .signoff import integrity, render_json, render_markdown
 from .signoff.build import build_signoff
 from .signoff.collect import CRASH_PHASE, PhaseReport, ReportCollector
@@ -60,7 +60,7 @@ class SignoffRecorder:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # Without xdist the controller holds the items; under xdist session.items is empty.
         for item in session.items:
-            self.collector.describe(item.nodeid, item_metadata(item, self._default_severity))
+            self.collector.describe(item.nodeid, cached_metadata(item, self._default_severity))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
