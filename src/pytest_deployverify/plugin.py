@@ -326,9 +326,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # item whose worker crashed before it reported.
     from .signoff_plugin import WORKER_METADATA_KEY
 
-    workeroutput[WORKER_METADATA_KEY] = {
-        item.nodeid: dict(item.stash[ITEM_META]) for item in session.items if ITEM_META in item.stash
-    }
+    described: dict[str, dict[str, Any]] = {}
+    for item in session.items:
+        meta = item.stash.get(ITEM_META, None)
+        if meta is not None:
+            described[item.nodeid] = dict(meta)
+    workeroutput[WORKER_METADATA_KEY] = described
 
 
 @pytest.hookimpl(tryfirst=True)

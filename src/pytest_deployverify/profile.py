@@ -207,7 +207,8 @@ class Profile:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for reports: secrets masked, dates as ISO strings."""
-        return plain_data(self)
+        data: dict[str, Any] = plain_data(self)
+        return data
 
 
 ComponentName = Literal[

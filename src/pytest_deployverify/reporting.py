@@ -31,7 +31,7 @@ def redact_report(report: pytest.TestReport | pytest.CollectReport, redactor: Re
     if getattr(report, "user_properties", None):
         report.user_properties = [  # type: ignore[union-attr]
             (name, redactor.redact_data(value))
-            for name, value in report.user_properties  # type: ignore[union-attr]
+            for name, value in report.user_properties
         ]
 
 

@@ -78,33 +78,6 @@ def build(cls: type[T], data: Any) -> T:
     return typing.cast(T, result)
 
 
-def known_fields(cls: type, loc: Loc) -> list[str] | None:
-    """The field names of the dataclass found at ``loc`` under ``cls`` (for suggestions)."""
-    current: Any = cls
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        hint = _hints(current).get(part) if dataclasses.is_dataclass(current) else None
-        current = _find_dataclass(hint)
-        if current is None:
-            return None
-    return (
-        [f.name for f in dataclasses.fields(current)] if dataclasses.is_dataclass(current) else None
-    )
-
-
-def _find_dataclass(hint: Any) -> Any:
-    if hint is None:
-        return None
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return hint
-    for arg in typing.get_args(hint):
-        found = _find_dataclass(arg)
-        if found is not None:
-            return found
-    return None
-
-
 def _dataclass(cls: Any, data: Any, loc: Loc, errors: list[FieldError]) -> Any:
     if not isinstance(data, dict):
         errors.append(FieldError(loc, f"expected a table ({cls.__name__}), got {_kind(data)}"))
