@@ -139,6 +139,16 @@ class RateLimitExpectations:
     burst: Annotated[int, Range(ge=1, le=10_000)] = 200
     concurrency: Annotated[int, Range(ge=1, le=64)] = 8
     require_retry_after: bool = True
+    # A dedicated account for the burst (via auth.login_path or auth.token_url), so that it
+    # spends that account's allowance and not the one the other checks share. Without one the
+    # burst is anonymous: run it after the read-only checks.
+    login: Credentials | None = None
+    client_id: Secret | None = None
+    client_secret: Secret | None = None
+
+    def __post_init__(self) -> None:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("client_id and client_secret go together; set both or neither")
 
 
 @model

@@ -1,0 +1,238 @@
+"""The probes against real servers: concurrency shown structurally, TLS failures described,
+tokens and secrets handled, the burst bounded. One healthy stack serves the module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pytest_deployverify.checks.http import (
+    auth,
+    catalog,
+    downstream,
+    latency,
+    openapi,
+    ratelimit,
+    smoke,
+)
+from pytest_deployverify.checks.http import tls as tls_checks
+from pytest_deployverify.clients.http import http_client
+from pytest_deployverify.clients.prom import tls_verify
+from pytest_deployverify.expectations.gateway import Credentials, HttpExpectations
+from pytest_deployverify.profile import HttpConfig, Profile
+from pytest_deployverify.schema import build
+from sandbox.certs import CertFiles
+from sandbox.gateway import DEFAULT_SERVICES, start_downstream
+from sandbox.gateway.downstream import DownstreamProcess
+from sandbox.servers.nginx import start_nginx
+from tests.http_checks.stack import (
+    RATE_LIMIT_MAX,
+    GatewayStack,
+    StackSpec,
+    certs,
+    services,
+    start_stack,
+)
+
+__all__ = ["certs", "services"]  # fixtures used here, imported from stack.py
+
+
+@pytest.fixture(scope="module")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, certs: CertFiles, services: DownstreamProcess
+) -> Iterator[GatewayStack]:
+    started = start_stack(tmp_path_factory.mktemp("probes"), StackSpec("probes"), certs, services)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def probe_profile(stack: GatewayStack, tmp_path_factory: pytest.TempPathFactory) -> Profile:
+    return stack.load(tmp_path_factory.mktemp("profiles"))
+
+
+@pytest.fixture(scope="module")
+def http(probe_profile: Profile) -> HttpConfig:
+    assert probe_profile.http is not None
+    return probe_profile.http
+
+
+@pytest.fixture(scope="module")
+def expect(http: HttpConfig) -> HttpExpectations:
+    return http.expect
+
+
+@pytest.fixture
+def client(http: HttpConfig) -> Iterator[httpx.Client]:
+    with http_client(http) as opened:
+        yield opened
+
+
+@pytest.fixture
+def token(client: httpx.Client, expect: HttpExpectations) -> str:
+    result = auth.obtain_token(client, expect.auth)
+    assert result is not None
+    assert result.token is not None, result.problem
+    return result.token
+
+
+# -- downstream ---------------------------------------------------------------------------
+
+
+def test_downstream_probes_run_side_by_side(
+    services: DownstreamProcess, record_property: Callable[[str, object], None]
+) -> None:
+    targets = [
+        downstream.ServiceTarget(name, f"{url}/health", f"{url}/health", 5.0)
+        for name, url in services.urls.items()
+    ]
+    report = downstream.probe_services(targets)
+    record_property("downstream_elapsed_ms", round(report.elapsed_ms))  # evidence, not asserted
+    assert len(targets) == len(DEFAULT_SERVICES) == 19
+    assert [r.name for r in report.results] == list(services.urls)
+    assert report.findings == []
+    # Each stand-in holds its answer for 0.2 s: all 19 were waiting at once.
+    assert report.max_in_flight == 19
+
+
+def test_downstream_failures_name_the_service(tmp_path: Path) -> None:
+    names = ["auth-service", "venue-service", "ticket-service"]
+    with start_downstream(
+        tmp_path, names, delay=0.0, unhealthy=["venue-service"], hanging=["ticket-service"]
+    ) as stand_ins:
+        targets = [
+            downstream.ServiceTarget(n, f"{u}/health", f"{u}/health", 0.5)
+            for n, u in stand_ins.urls.items()
+        ]
+        report = downstream.probe_services(targets)
+    messages = {f.subject.split()[1]: f.message for f in report.findings}
+    assert set(messages) == {"venue-service", "ticket-service"}
+    assert messages["venue-service"] == "health endpoint answered 503; expected 200"
+    assert messages["ticket-service"].startswith("health endpoint did not answer: timed out")
+
+
+# -- smoke ----------------------------------------------------------------------------------
+
+
+def test_public_metrics_fail_when_the_profile_wants_them_private(
+    client: httpx.Client, stack: GatewayStack
+) -> None:
+    outcome = smoke.metrics(
+        client, "/metrics", public=False, internal_url=f"{stack.gateway.url}/metrics"
+    )
+    assert len(outcome.findings) == 1
+    assert "reachable through the public URL" in outcome.findings[0].message
+    assert [o["status"] for o in outcome.observed] == [200, 200]  # the internal URL parsed fine
+
+
+def test_unsafe_methods_are_listed_not_sent(client: httpx.Client, expect: HttpExpectations) -> None:
+    plan = openapi.route_plan(None, ["POST /api/v1/venues", "GET /api/v1/venues/{id}"])
+    outcome = auth.unauthenticated(client, plan, param_value=expect.path_param_value)
+    assert outcome.findings == []
+    assert {"request": "POST /api/v1/venues", "note": "not sent: may change state"} in (
+        outcome.observed
+    )
+    sent = [o for o in outcome.observed if o.get("status") is not None]
+    assert sent[0]["request"] == "GET /api/v1/venues/deployverify-probe"
+    assert sent[0]["status"] == 401
+
+
+# -- tokens -------------------------------------------------------------------------------
+
+
+def test_wrong_password_is_reported_without_the_password(
+    client: httpx.Client, expect: HttpExpectations
+) -> None:
+    # Built the way the profile loader builds it (the dataclass alias is opaque to mypy).
+    wrong = build(Credentials, {"username": "alice@acme.test", "password": "not-her-password-1"})
+    result = auth.login(client, "/api/v1/auth/login", wrong)
+    outcome = auth.token_flow(client, result, ["/api/v1/me"], catalog.TOKEN_FLOW)
+    assert result.token is None
+    text = str(outcome.findings[0]) + json.dumps(outcome.observed)
+    assert "answered 401; expected 200" in text
+    assert "not-her-password-1" not in text
+
+
+def test_keyed_forgeries_need_the_right_key(client: httpx.Client, token: str) -> None:
+    paths = ["/api/v1/venues"]
+    without = auth.forgery(client, "expired", token, paths)
+    assert without.skipped == auth.NO_KEY
+    wrong = auth.forgery(client, "wrong-iss", token, paths, signing_key="w" * 48)
+    assert "accepted nowhere" in wrong.findings[0].message
+    assert "jwt_signing_key" in wrong.findings[0].message
+
+
+def test_burst_stops_at_the_first_429(client: httpx.Client, expect: HttpExpectations) -> None:
+    # The OAuth client's own allowance: no other test of this module spends it.
+    assert expect.auth.token_url
+    assert expect.auth.client_id
+    assert expect.auth.client_secret
+    issued = auth.client_credentials(
+        client, expect.auth.token_url, expect.auth.client_id.get(), expect.auth.client_secret.get()
+    )
+    assert issued.token is not None
+    outcome = ratelimit.burst(client, "/api/v1/me", count=100, concurrency=1, token=issued.token)
+    assert outcome.findings == []
+    assert outcome.first_limited_at == RATE_LIMIT_MAX + 1
+    assert outcome.sent == RATE_LIMIT_MAX + 1  # nothing more was sent after the 429
+    assert dict(outcome.statuses) == {"200": RATE_LIMIT_MAX, "429": 1}
+
+
+# -- latency ------------------------------------------------------------------------------
+
+
+def test_latency_engine_bounds_concurrency(http: HttpConfig) -> None:
+    plan = latency.Plan(
+        http.base_url.get() + "/health/live", requests=30, concurrency=5, time_limit=30
+    )
+    sample = latency.measure(plan, verify=tls_verify(http.ca_file))
+    assert sample.completed == 30
+    assert dict(sample.statuses) == {"200": 30}
+    assert sample.max_in_flight == 5
+    assert len(sample.durations_ms) == 30
+
+
+# -- TLS ----------------------------------------------------------------------------------
+
+
+def test_untrusted_chain_and_wrong_name_are_told_apart(
+    stack: GatewayStack, certs: CertFiles
+) -> None:
+    port = stack.nginx.https_port
+    good = tls_checks.TlsTarget("127.0.0.1", port, "127.0.0.1")
+    assert tls_checks.trust(good, str(certs.ca_cert)).findings == []
+    other_ca = tls_checks.trust(good, str(certs.other_ca_cert)).findings
+    assert "the chain does not verify against CA file" in other_ca[0].message
+    wrong_name = tls_checks.TlsTarget("127.0.0.1", port, "wrong.example.test")
+    misnamed = tls_checks.trust(wrong_name, str(certs.ca_cert)).findings
+    assert "the certificate does not name this host" in misnamed[0].message
+
+
+def test_expired_certificate_is_read_and_plain_http_served(
+    tmp_path: Path, stack: GatewayStack, certs: CertFiles
+) -> None:
+    nginx = start_nginx(
+        tmp_path,
+        upstream=stack.gateway.url,
+        cert=certs.expired_cert,
+        key=certs.expired_key,
+        http_redirect=False,
+    )
+    try:
+        target = tls_checks.TlsTarget("127.0.0.1", nginx.https_port, "127.0.0.1")
+        info = tls_checks.fetch_certificate(target)
+        expiry = tls_checks.certificate_expiry(target, 14)
+        trust = tls_checks.trust(target, str(certs.ca_cert))
+        redirect = tls_checks.http_redirect(nginx.http_url + "/health/live")
+    finally:
+        nginx.stop()
+    assert info.not_after < dt.datetime.now(dt.UTC)  # read although verification would fail
+    assert f"expired on {info.not_after:%Y-%m-%d}" in expiry.findings[0].message
+    assert "certificate has expired" in trust.findings[0].message
+    assert "answered 200; expected a 301/308 redirect to https://" in redirect.findings[0].message

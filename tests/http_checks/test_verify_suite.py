@@ -1,0 +1,139 @@
+"""The checklist files ``verify/test_*_gateway.py`` run by pytest with a generated profile, against
+a healthy stack and a stack with two defects (one in the gateway, one in nginx).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_deployverify.checks.http import catalog
+from sandbox.certs import CertFiles
+from sandbox.gateway.downstream import DownstreamProcess
+from sandbox.gateway.settings import DEFAULT_VERSION
+from tests.http_checks.stack import GatewayStack, StackSpec, certs, services, start_stacks
+
+__all__ = ["certs", "services"]  # fixtures used here, imported from stack.py
+
+VERIFY = Path(__file__).resolve().parents[2] / "verify"
+# Alphabetical, as `pytest verify/` collects them: the destructive checks close the smoke file.
+FILES = [VERIFY / "test_security_gateway.py", VERIFY / "test_smoke_gateway.py"]
+
+# A plugin loaded into the run (-p): every report's checklist data, one JSON line each.
+CAPTURE = """
+import json, os
+
+def pytest_runtest_logreport(report):
+    data = getattr(report, "deployverify", None)
+    if data is None or (report.when != "call" and report.passed):
+        return
+    row = {"nodeid": report.nodeid, "when": report.when, "outcome": report.outcome,
+           "check_id": data["check_id"], "title": data["title"],
+           "severity": data["severity"], "section": data["section"],
+           "destructive": data["destructive"], "evidence": data["evidence"],
+           "message": str(report.longrepr) if report.failed else None}
+    with open(os.environ["DV_CAPTURE"], "a") as fh:
+        fh.write(json.dumps(row) + "\\n")
+"""
+
+
+@pytest.fixture(scope="module")
+def stacks(
+    tmp_path_factory: pytest.TempPathFactory, certs: CertFiles, services: DownstreamProcess
+) -> Iterator[dict[str, GatewayStack]]:
+    specs = [
+        StackSpec("healthy"),
+        StackSpec("broken", defects=frozenset({"cross_tenant"}), tls_protocols="TLSv1.2 TLSv1.3"),
+    ]
+    started = start_stacks(tmp_path_factory.mktemp("suite"), specs, certs, services)
+    yield started
+    for stack in started.values():
+        stack.stop()
+
+
+def run_checklist(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stack: GatewayStack
+) -> tuple[pytest.RunResult, dict[str, dict[str, Any]], str]:
+    profile = stack.write_profile(pytester.path / "environments")
+    for name, value in stack.secrets().items():
+        monkeypatch.setenv(name, value)
+    capture = pytester.path / "capture.jsonl"
+    monkeypatch.setenv("DV_CAPTURE", str(capture))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(pytester.path), os.environ.get("PYTHONPATH", "")])
+    )
+    pytester.makepyfile(dv_capture=CAPTURE)
+    result = pytester.runpytest_subprocess(
+        "-p",
+        "dv_capture",
+        "-p",
+        "no:cacheprovider",
+        "--env",
+        profile.stem,
+        "--env-dir",
+        str(profile.parent),
+        "-rfEs",
+        *map(str, FILES),
+    )
+    rows = [json.loads(line) for line in capture.read_text().splitlines()]
+    by_id = {row["check_id"]: row for row in rows}
+    return result, by_id, profile.read_text()
+
+
+def test_healthy_stack_passes_the_checklist(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, GatewayStack]
+) -> None:
+    result, rows, profile_text = run_checklist(pytester, monkeypatch, stacks["healthy"])
+    result.assert_outcomes(passed=len(catalog.ALL))
+    # The markers in verify/ carry the catalog's ids, titles and severities.
+    assert {k: (r["title"], r["severity"]) for k, r in rows.items()} == {
+        c.check_id: (c.title, c.severity.value) for c in catalog.ALL
+    }
+    version = next(
+        e for e in rows["SMOKE-GW-VERSION"]["evidence"] if e["name"] == "observed_version"
+    )
+    assert version == {
+        "name": "observed_version",
+        "value": DEFAULT_VERSION,
+        "expected": DEFAULT_VERSION,
+        "source": "GET /version .version",
+        "ok": True,
+    }
+    assert rows["SEC-GW-RATE-BURST"]["section"] == "security"
+    assert {r["check_id"] for r in rows.values() if r["destructive"]} == {
+        "SMOKE-GW-FLOWS-WRITE",
+        "SMOKE-GW-LOAD",
+        "SEC-GW-RATE-BURST",
+    }
+    downstream = {e["name"]: e["value"] for e in rows["SMOKE-GW-DOWNSTREAM"]["evidence"]}
+    assert downstream["probe_max_in_flight"] == 19
+    # Secrets came from the environment: neither the profile nor the output holds them.
+    output = result.stdout.str() + json.dumps(rows)
+    for value in stacks["healthy"].secrets().values():
+        assert value not in profile_text
+        assert value not in output
+
+
+def test_defects_fail_exactly_their_checks(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, GatewayStack]
+) -> None:
+    result, rows, _ = run_checklist(pytester, monkeypatch, stacks["broken"])
+    result.assert_outcomes(passed=len(catalog.ALL) - 2, failed=2)
+    failed = {check_id: row for check_id, row in rows.items() if row["outcome"] == "failed"}
+    assert set(failed) == {"SEC-GW-TENANT-ISOLATION", "SEC-GW-TLS-VERSION"}
+    assert (
+        "tenant acme read tenant globex's resource" in failed["SEC-GW-TENANT-ISOLATION"]["message"]
+    )
+    assert "TLS 1.2-only handshake succeeded" in failed["SEC-GW-TLS-VERSION"]["message"]
+    result.stdout.fnmatch_lines(
+        [
+            "FAILED *test_security_gateway.py::test_tenant_cannot_read_other_tenant*",
+            "FAILED *test_security_gateway.py::test_minimum_tls_version*",
+        ],
+        consecutive=False,
+    )
