@@ -291,9 +291,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     profile = context.profile if context else None
     default = profile.default_severity.value if profile and profile.default_severity else None
     guard = bool(context and context.protected and not context.allow_destructive)
+    destructive: list[pytest.Item] = []
     for item in items:
         meta = item_metadata(item, default)
         item.stash[ITEM_META] = meta
+        if meta["destructive"]:
+            destructive.append(item)
         if guard and meta["destructive"] and context is not None and profile is not None:
             context.held_back.append(item.nodeid)
             item.add_marker(
@@ -302,6 +305,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     "protected; pass --allow-destructive to run it"
                 )
             )
+    if destructive:
+        # State-changing checks run last, so they cannot disturb what the read-only checks observe.
+        chosen = set(destructive)
+        items[:] = [item for item in items if item not in chosen] + destructive
 
 
 def pytest_report_collectionfinish(

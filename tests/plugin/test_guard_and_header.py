@@ -95,3 +95,21 @@ def test_all():
     )
     result = project.runpytest("--strict-markers", "--env", "staging", "--env-dir", "envs")
     result.assert_outcomes(passed=3)
+
+
+def test_destructive_checks_run_last(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_order="""
+import pytest
+
+@pytest.mark.destructive
+def test_a_burst():
+    pass
+
+def test_b_read():
+    pass
+"""
+    )
+    result = project.runpytest("--env", "staging", "--env-dir", "envs", "-v", "test_order.py")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_b_read PASSED*", "*test_a_burst PASSED*"])
