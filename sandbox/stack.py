@@ -14,6 +14,7 @@ import os
 import secrets
 import shlex
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ from sandbox.servers.redis import start_redis
 
 ENV_FILE = "env.sh"
 RELEASE = "1.4.2"
+SCRAPE_WAIT_S = 60.0
 
 
 @dataclass
@@ -77,7 +79,11 @@ class Stack:
         redis = self._keep(
             "redis",
             start_redis(
-                self.servers / "redis", password=redis_password, tls=True, plaintext=False, certs=certs
+                self.servers / "redis",
+                password=redis_password,
+                tls=True,
+                plaintext=False,
+                certs=certs,
             ),
         )
         env["SANDBOX_REDIS_URL"] = f"rediss://127.0.0.1:{redis.tls_port}/0"
@@ -85,12 +91,18 @@ class Stack:
         log(f"redis (TLS only)         rediss://127.0.0.1:{redis.tls_port}")
 
         pg_password = secrets.token_urlsafe(24)
-        postgres = self._keep("postgres", start_postgres(self.servers / "postgres", app_password=pg_password))
-        env["SANDBOX_PG_DSN"] = f"postgresql://app@127.0.0.1:{postgres.port}/integration_api_management"
+        postgres = self._keep(
+            "postgres", start_postgres(self.servers / "postgres", app_password=pg_password)
+        )
+        env["SANDBOX_PG_DSN"] = (
+            f"postgresql://app@127.0.0.1:{postgres.port}/integration_api_management"
+        )
         env["SANDBOX_PG_PASSWORD"] = pg_password
         log(f"postgresql               127.0.0.1:{postgres.port}")
 
-        downstream = self._keep("downstream", start_downstream(self.servers / "downstream", delay=0.05))
+        downstream = self._keep(
+            "downstream", start_downstream(self.servers / "downstream", delay=0.05)
+        )
         for index, (name, url) in enumerate(downstream.urls.items()):
             env[f"SANDBOX_SVC_{index}_NAME"] = name
             env[f"SANDBOX_SVC_{index}_URL"] = url
@@ -106,11 +118,16 @@ class Stack:
         )
         gateway = self._keep(
             "gateway",
-            start_gateway(self.servers / "gateway", env=gateway_env, forwarded_allow_ips="127.0.0.1"),
+            start_gateway(
+                self.servers / "gateway", env=gateway_env, forwarded_allow_ips="127.0.0.1"
+            ),
         )
         for key in ("JWT_SECRET", "JWT_ISSUER", "JWT_AUDIENCE", "CORS_ORIGIN"):
             env[f"SANDBOX_GW_{key}"] = gateway_env[key]
-        for prefix, spec in (("USER", gateway_env["DEMO_USERS"]), ("CLIENT", gateway_env["OAUTH_CLIENTS"])):
+        for prefix, spec in (
+            ("USER", gateway_env["DEMO_USERS"]),
+            ("CLIENT", gateway_env["OAUTH_CLIENTS"]),
+        ):
             for index, entry in enumerate(spec.split(",")):
                 ident, secret, tenant = entry.split(":")
                 env[f"SANDBOX_GW_{prefix}_{index}_ID"] = ident
@@ -141,6 +158,10 @@ class Stack:
                     {"name": "slack-ops", "type": "slack"},
                 ],
                 route_receiver="pagerduty-oncall",
+                # Warnings also go to Slack; critical alerts page through PagerDuty.
+                routes=[
+                    {"receiver": "slack-ops", "matchers": ['severity="warning"'], "continue": True}
+                ],
             ),
         )
         env["SANDBOX_ALERTMANAGER_URL"] = alertmanager.url
@@ -164,6 +185,9 @@ class Stack:
         )
         env["SANDBOX_PROMETHEUS_URL"] = prometheus.url
         log(f"prometheus               {prometheus.url}")
+        _warm_cache(redis.client(tls=True))
+        _wait_for_scrapes(prometheus)
+        log("prometheus scrapes the gateway and reaches alertmanager")
         self.write_env()
 
     def write_env(self) -> Path:
@@ -185,3 +209,37 @@ class Stack:
         with contextlib.suppress(FileNotFoundError):
             (self.state / ENV_FILE).unlink()
         shutil.rmtree(self.servers, ignore_errors=True)
+
+
+def _warm_cache(client: Any) -> None:
+    """Cache traffic a running gateway would have caused: 1,200 hits and 36 misses (97 %)."""
+    keys = [f"venue:{n}" for n in range(40)]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.set(key, "cached", ex=3600)
+    for _ in range(30):
+        for key in keys:
+            pipe.get(key)
+    for n in range(36):
+        pipe.get(f"venue:missing:{n}")
+    pipe.execute()
+    client.close()
+
+
+def _wait_for_scrapes(prometheus: Any) -> None:
+    """Prometheus finds its targets and Alertmanager some seconds after start; the sandbox is only
+    ready once the gateway is scraped and an Alertmanager is active, as in a settled environment."""
+    deadline = time.monotonic() + SCRAPE_WAIT_S
+    while time.monotonic() < deadline:
+        targets = prometheus.api("targets").get("activeTargets", [])
+        scraped = any(
+            t.get("labels", {}).get("job") == "api-gateway" and t.get("health") == "up"
+            for t in targets
+        )
+        managers = prometheus.api("alertmanagers").get("activeAlertmanagers", [])
+        if scraped and managers:
+            return
+        time.sleep(0.5)
+    raise RuntimeError(
+        f"prometheus did not scrape the gateway and reach alertmanager within {SCRAPE_WAIT_S:.0f} s"
+    )

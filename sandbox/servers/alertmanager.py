@@ -77,20 +77,29 @@ def _receiver_config(spec: Mapping[str, Any], default_base: str | None) -> dict[
 
 
 def render_alertmanager_config(
-    receivers: Sequence[Mapping[str, Any]], route_receiver: str, default_base: str | None
+    receivers: Sequence[Mapping[str, Any]],
+    route_receiver: str,
+    default_base: str | None,
+    routes: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     names = [spec.get("name") for spec in receivers]
     if route_receiver not in names:
         raise ValueError(f"route_receiver {route_receiver!r} is not among receivers {names}")
+    route: dict[str, Any] = {
+        "receiver": route_receiver,
+        "group_by": ["alertname"],
+        # Short waits so a test sees a notification within seconds.
+        "group_wait": "1s",
+        "group_interval": "1s",
+        "repeat_interval": "1h",
+    }
+    for child in routes:
+        if child.get("receiver") not in names:
+            raise ValueError(f"route receiver {child.get('receiver')!r} is not among {names}")
+    if routes:
+        route["routes"] = [dict(child) for child in routes]
     config = {
-        "route": {
-            "receiver": route_receiver,
-            "group_by": ["alertname"],
-            # Short waits so a test sees a notification within seconds.
-            "group_wait": "1s",
-            "group_interval": "1s",
-            "repeat_interval": "1h",
-        },
+        "route": route,
         "receivers": [_receiver_config(spec, default_base) for spec in receivers],
     }
     text: str = yaml.safe_dump(config, sort_keys=False)
@@ -102,6 +111,7 @@ def start_alertmanager(
     *,
     receivers: Sequence[Mapping[str, Any]],
     route_receiver: str,
+    routes: Sequence[Mapping[str, Any]] = (),
 ) -> AlertmanagerServer:
     """Start Alertmanager in ``workdir``; ready when ``/-/ready`` answers 200. If a receiver has no
     ``url``, a ``WebhookReceiver`` is started (``.webhook``) and stopped with the server."""
@@ -118,7 +128,7 @@ def start_alertmanager(
         config_file = workdir / "alertmanager.yml"
         config_file.write_text(
             render_alertmanager_config(
-                receivers, route_receiver, webhook.url if webhook is not None else None
+                receivers, route_receiver, webhook.url if webhook is not None else None, routes
             )
         )
     except BaseException:

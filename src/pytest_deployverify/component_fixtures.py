@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from .applicability import not_applicable
 from .components import ComponentRegistry, ComponentUnavailable, NotConfigured
 from .profile import Profile
 
@@ -53,7 +54,7 @@ def use_component(registry: ComponentRegistry, name: str) -> Any:
     # Raised outside the except block, so the report shows the message alone, without a
     # chained "During handling of the above exception" section.
     if isinstance(problem, NotConfigured):
-        pytest.skip(str(problem))
+        not_applicable(str(problem))
     pytest.fail(str(problem), pytrace=False)
 
 

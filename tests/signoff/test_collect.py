@@ -162,3 +162,23 @@ def test_marker_error_never_passes() -> None:
     assert result.outcome is Outcome.ERROR
     assert result.reason is not None
     assert "unknown severity" in result.reason
+
+
+def test_not_applicable_skip_reason_becomes_its_own_outcome() -> None:
+    from pytest_deployverify.signoff.collect import PhaseReport, resolve_outcome
+    from pytest_deployverify.signoff.model import Outcome
+
+    def phases(message: str) -> list[PhaseReport]:
+        return [
+            PhaseReport("t::a", "setup", "skipped", 0.0, None, message, None),
+        ]
+
+    outcome, reason, _ = resolve_outcome(
+        phases("not applicable: redis is not configured for environment x")
+    )
+    assert (outcome, reason) == (
+        Outcome.NOT_APPLICABLE,
+        "redis is not configured for environment x",
+    )
+    outcome, reason, _ = resolve_outcome(phases("no token in the profile"))
+    assert (outcome, reason) == (Outcome.SKIPPED, "no token in the profile")

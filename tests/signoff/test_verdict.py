@@ -104,3 +104,10 @@ def test_worst_decision() -> None:
     assert Decision.worst([Decision.GO, Decision.CONDITIONAL]) is Decision.CONDITIONAL
     assert Decision.worst([Decision.GO]) is Decision.GO
     assert Decision.worst([]) is Decision.CONDITIONAL
+
+
+def test_not_applicable_blocking_item_is_neutral_but_a_plain_skip_is_not() -> None:
+    neutral = decide([item("A"), item("S", Outcome.NOT_APPLICABLE)], [ATTESTED])
+    assert neutral.decision is Decision.GO
+    skipped = decide([item("A"), item("S", Outcome.SKIPPED, reason="no token")], [ATTESTED])
+    assert skipped.decision is Decision.CONDITIONAL

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..applicability import split_not_applicable
 from .model import OBSERVED_VERSION_EVIDENCE, CheckItem, Outcome, section_of
 
 CRASH_PHASE = "???"  # pytest-xdist's ``when`` on the report it makes up for a crashed worker
@@ -131,6 +132,7 @@ def resolve_outcome(phases: list[PhaseReport]) -> tuple[Outcome, str | None, str
     if setup is not None and setup.outcome == "skipped":
         outcome = Outcome.XFAILED if setup.wasxfail is not None else Outcome.SKIPPED
         reason = one_line_reason(setup.wasxfail or setup.message)
+        outcome, reason = _applicability(outcome, reason)
     elif call is not None:
         outcome, reason = _call_outcome(call)
         phase = "call" if outcome is Outcome.FAILED else None
@@ -149,10 +151,18 @@ def _call_outcome(call: PhaseReport) -> tuple[Outcome, str | None]:
     if call.outcome == "skipped":
         if call.wasxfail is not None:
             return Outcome.XFAILED, one_line_reason(call.wasxfail or call.message)
-        return Outcome.SKIPPED, one_line_reason(call.message)
+        return _applicability(Outcome.SKIPPED, one_line_reason(call.message))
     if call.wasxfail is not None:
         return Outcome.XPASSED, one_line_reason(call.wasxfail)
     return Outcome.PASSED, None
+
+
+def _applicability(outcome: Outcome, reason: str | None) -> tuple[Outcome, str | None]:
+    if outcome is Outcome.SKIPPED:
+        rest = split_not_applicable(reason)
+        if rest is not None:
+            return Outcome.NOT_APPLICABLE, rest
+    return outcome, reason
 
 
 def observed_versions(items: Iterable[CheckItem]) -> list[str]:

@@ -36,6 +36,8 @@ class Outcome(StrEnum):
     XPASSED = "xpassed"
     WAIVED = "waived"
     NOT_RUN = "not-run"
+    # Skipped because the check does not apply to this environment: neutral for the verdict.
+    NOT_APPLICABLE = "not-applicable"
 
 
 # Outcomes that prove the item holds (a waived failure is documented and approved).

@@ -72,6 +72,12 @@ def render_body(signoff: Signoff, level: int) -> list[str]:
                 f"- {code(item.check_id)} {md(item.title)}: {kind}{md(item.reason or '(no reason given)')}"
             )
         lines.append("")
+    not_applicable = [item for item in signoff.checks if item.outcome is Outcome.NOT_APPLICABLE]
+    if not_applicable:
+        lines += [f"{h}# Not applicable to this environment ({len(not_applicable)})", ""]
+        for item in not_applicable:
+            lines.append(f"- {code(item.check_id)} {md(item.title)}: {md(item.reason or '')}")
+        lines.append("")
     if signoff.waivers:
         lines += [f"{h}# Waivers", ""]
         lines += _waiver_table(signoff.waivers)

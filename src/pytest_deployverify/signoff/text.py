@@ -61,6 +61,7 @@ OUTCOME_LABELS = {
     Outcome.XPASSED: "xpassed",
     Outcome.WAIVED: "WAIVED",
     Outcome.NOT_RUN: "NOT RUN",
+    Outcome.NOT_APPLICABLE: "not applicable",
 }
 
 
