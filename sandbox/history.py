@@ -107,7 +107,11 @@ def gateway_history(
             breakers.append(
                 _gauge("gateway_circuit_breaker_open", _labels(pod, service=service), 0.0)
             )
-    hpa_labels = {"job": "kube-state-metrics", "namespace": NAMESPACE, "horizontalpodautoscaler": JOB}
+    hpa_labels = {
+        "job": "kube-state-metrics",
+        "namespace": NAMESPACE,
+        "horizontalpodautoscaler": JOB,
+    }
     hpa = [
         _gauge("kube_horizontalpodautoscaler_status_current_replicas", hpa_labels, 3),
         _gauge("kube_horizontalpodautoscaler_spec_max_replicas", hpa_labels, 10),

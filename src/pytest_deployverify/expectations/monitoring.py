@@ -114,6 +114,8 @@ class PrometheusExpectations:
     blocking_alert_severities: tuple[str, ...] = ("critical",)
     # Integration types each of which some Alertmanager receiver must use, e.g. ["pagerduty", "slack"].
     alertmanager_integrations: tuple[str, ...] = ()
+    # A receiver no route sends to never gets a notification: by default that fails the check.
+    require_routed_receivers: bool = True
 
 
 @model
