@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_deployverify.applicability import split_not_applicable
+
 from .model import OBSERVED_VERSION_EVIDENCE, CheckItem, Outcome, section_of
 
 CRASH_PHASE = "???"  # pytest-xdist's ``when`` on the report it makes up for a crashed worker
