@@ -22,7 +22,12 @@ def test_who_ran_prefers_the_option_then_ci_actors_then_user() -> None:
     assert who_ran(None, environ) == ("octocat", "GITHUB_ACTOR")
     assert who_ran("", {"USER": "root", "GITLAB_USER_LOGIN": "gl"}) == ("gl", "GITLAB_USER_LOGIN")
     assert who_ran(None, {"USER": "root"}) == ("root", "USER")
-    assert who_ran(None, {}) == (None, None)
+    assert who_ran(None, {}, account=lambda: "svc") == ("svc", "operating-system account")
+
+    def no_account() -> str:
+        raise KeyError("uid 1234 has no passwd entry")
+
+    assert who_ran(None, {}, account=no_account) == (None, None)
 
 
 def fake_git(returncode: int, stdout: str = "") -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import os
 import subprocess
 from collections.abc import Callable, Mapping
@@ -21,15 +22,21 @@ def now_iso() -> str:
     return dt.datetime.now().astimezone().isoformat(timespec="seconds")
 
 
-def who_ran(run_by: str | None, environ: Mapping[str, str]) -> tuple[str | None, str | None]:
-    """(name, where it came from): ``--run-by`` first, then CI actor variables, then ``USER``."""
+def who_ran(
+    run_by: str | None, environ: Mapping[str, str], account: Callable[[], str] = getpass.getuser
+) -> tuple[str | None, str | None]:
+    """(name, where it came from): ``--run-by`` first, then CI actor variables, then ``USER``,
+    then the operating-system account running pytest."""
     if run_by and run_by.strip():
         return run_by.strip(), "--run-by"
     for name in ACTOR_VARIABLES:
         value = environ.get(name, "").strip()
         if value:
             return value, name
-    return None, None
+    try:
+        return account(), "operating-system account"
+    except (KeyError, OSError):  # no passwd entry for the uid (some containers)
+        return None, None
 
 
 def git_commit(
