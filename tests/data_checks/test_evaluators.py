@@ -1,0 +1,259 @@
+"""Evaluators on plain data: the states a healthy test server cannot easily be put into (a failed
+BGSAVE, a stale archive, a lagging replica, a silenced alert) and the parsing helpers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pytest_deployverify.checks.alertmanager_checks import receiver_findings, routed_receivers
+from pytest_deployverify.checks.gates import GateSpec, Outcome, evaluate_gate
+from pytest_deployverify.checks.postgres_checks import (
+    ArchiverStatus,
+    Replica,
+    Setting,
+    archiver_findings,
+    replication_findings,
+    setting_matches,
+    split_object,
+)
+from pytest_deployverify.checks.prometheus_checks import firing_alerts
+from pytest_deployverify.checks.redis_checks import (
+    RedisSnapshot,
+    persistence_findings,
+    rdb_schedule,
+)
+from pytest_deployverify.expectations.monitoring import (
+    Aggregation,
+    Condition,
+    NoDataPolicy,
+    format_duration,
+    parse_duration,
+)
+from pytest_deployverify.expectations.redis import RedisExpectations
+from pytest_deployverify.schema import build
+
+NOW = 1_800_000_000.0
+
+
+def snapshot(config: dict[str, str] | None = None, **info: Any) -> RedisSnapshot:
+    base = {
+        "aof_enabled": 0,
+        "rdb_last_bgsave_status": "ok",
+        "rdb_last_save_time": int(NOW - 60),
+        "rdb_changes_since_last_save": 0,
+        "uptime_in_seconds": 86400,
+    }
+    return RedisSnapshot(
+        "10.0.0.5:6379", {**base, **info}, {"save": "3600 1"} if config is None else config, (), NOW
+    )
+
+
+# -- redis persistence ------------------------------------------------------------------------------
+
+
+def test_failed_bgsave_is_reported() -> None:
+    [finding] = persistence_findings(snapshot(rdb_last_bgsave_status="err"), RedisExpectations())
+    assert finding.message == "the last RDB save failed (rdb_last_bgsave_status:err); expected ok"
+
+
+def test_failed_aof_write_is_reported() -> None:
+    snap = snapshot(aof_enabled=1, aof_last_write_status="err", aof_last_bgrewrite_status="ok")
+    [finding] = persistence_findings(snap, RedisExpectations())
+    assert "aof_last_write_status:err" in finding.message
+
+
+def test_unsaved_changes_older_than_the_threshold() -> None:
+    snap = snapshot(rdb_last_save_time=int(NOW - 2 * 86400), rdb_changes_since_last_save=120)
+    [finding] = persistence_findings(snap, build(RedisExpectations, {"max_save_age_s": 86400}))
+    assert finding.message.startswith("120 change(s) not saved for 48.0 h")
+    assert finding.message.endswith("expected a save within 24.0 h")
+
+
+def test_an_old_save_without_changes_is_fine() -> None:
+    snap = snapshot(rdb_last_save_time=int(NOW - 5 * 86400), rdb_changes_since_last_save=0)
+    assert persistence_findings(snap, RedisExpectations()) == []
+
+
+def test_rdb_schedule_from_config_or_info() -> None:
+    assert rdb_schedule(snapshot({"save": ""})) is False
+    assert rdb_schedule(snapshot({}, rdb_saves=0, rdb_last_bgsave_time_sec=-1)) is None
+    assert rdb_schedule(snapshot({}, rdb_saves=3)) is True
+
+
+# -- postgres ------------------------------------------------------------------------------------------
+
+
+def archiver(**values: Any) -> ArchiverStatus:
+    base: dict[str, Any] = {
+        "archive_mode": "on",
+        "archive_command": "cp %p /archive/%f",
+        "archive_library": "",
+        "archived_count": 10,
+        "last_archived_wal": "00000001000000000000000A",
+        "last_archived_at": NOW - 60,
+        "failed_count": 0,
+        "last_failed_wal": None,
+        "last_failed_at": None,
+        "server_now": NOW,
+    }
+    return ArchiverStatus(**{**base, **values})
+
+
+def test_archiver_states() -> None:
+    assert archiver_findings(archiver(), 3600) == []
+    [off] = archiver_findings(archiver(archive_mode="off"), 3600)
+    assert off.message == "archive_mode is off; expected on"
+    [stale] = archiver_findings(archiver(last_archived_at=NOW - 7200), 3600)
+    assert "was 2.0 h ago; expected one within the last 3600 s" in stale.message
+    [never] = archiver_findings(archiver(archived_count=0, last_archived_at=None), 3600)
+    assert never.message.startswith("no WAL segment was ever archived (archived_count 0)")
+    earlier = archiver(failed_count=2, last_failed_at=NOW - 600)
+    later = archiver(failed_count=5, last_failed_at=NOW - 600)
+    assert archiver_findings(earlier, 3600) == []  # an old failure, recovered since
+    [rising] = archiver_findings(later, 3600, previous=earlier)
+    assert rising.message == "failed_count rose from 2 to 5; expected no new archive failures"
+    [empty] = archiver_findings(archiver(archive_command=""), 3600)
+    assert "archive_command and archive_library are empty" in empty.message
+
+
+def test_replica_lag_and_hidden_details() -> None:
+    lagging = [Replica("replica-1", "10.0.0.7", "streaming", "async", 95.5)]
+    [lag] = replication_findings(lagging, 1, 30)
+    assert lag.message == "replay lag 95.5 s; expected at most 30 s"
+    hidden = [Replica("replica-1", None, None, None, None)]
+    [finding] = replication_findings(hidden, 1, 30)
+    assert "grant it pg_monitor" in finding.message
+    catching_up = [Replica("replica-1", "10.0.0.7", "catchup", "async", None)]
+    [few] = replication_findings(catching_up, 1, 30)
+    assert (
+        few.message == "0 replica(s) streaming (replicas: replica-1=catchup); expected at least 1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected", "matches"),
+    [
+        (Setting("shared_buffers", "16384", "8kB", "128MB"), "128MB", True),
+        (Setting("shared_buffers", "16384", "8kB", "128MB"), "131072kB", True),
+        (Setting("shared_buffers", "16384", "8kB", "128MB"), "0.125GB", True),
+        (Setting("shared_buffers", "16384", "8kB", "128MB"), "256MB", False),
+        (Setting("work_mem", "4096", "kB", "4MB"), "4096", True),
+        (Setting("statement_timeout", "2000", "ms", "2s"), "2000ms", True),
+        (Setting("statement_timeout", "2000", "ms", "2s"), "2", False),
+        (Setting("checkpoint_timeout", "300", "s", "5min"), "5min", True),
+        (Setting("log_min_duration_statement", "-1", "ms", "-1"), "-1", True),
+        (Setting("fsync", "on", None, "on"), "true", True),
+        (Setting("fsync", "on", None, "on"), "off", False),
+        (Setting("wal_level", "replica", None, "replica"), "'REPLICA'", True),
+        (Setting("no_such", None), "x", False),
+    ],
+)
+def test_setting_matches_understands_units(setting: Setting, expected: str, matches: bool) -> None:
+    assert setting_matches(setting, expected) is matches
+
+
+def test_privilege_keys() -> None:
+    assert split_object("public.api_clients") == ("table", "public.api_clients")
+    assert split_object("schema:public") == ("schema", "public")
+    assert split_object("SEQUENCE: public.ids") == ("sequence", "public.ids")
+
+
+# -- alerts and receivers ---------------------------------------------------------------------------
+
+
+def test_firing_alerts_in_both_shapes() -> None:
+    alerts: list[dict[str, Any]] = [
+        {"labels": {"alertname": "A", "severity": "critical", "service": "gw"}, "state": "firing"},
+        {"labels": {"alertname": "B", "severity": "critical", "service": "gw"}, "state": "pending"},
+        {
+            "labels": {"alertname": "C", "severity": "CRITICAL", "service": "gw"},
+            "status": {"state": "active"},
+        },
+        {
+            "labels": {"alertname": "D", "severity": "critical", "service": "gw"},
+            "status": {"state": "suppressed"},
+        },
+        {
+            "labels": {"alertname": "E", "severity": "critical", "service": "other"},
+            "state": "firing",
+        },
+    ]
+    names = [
+        a["labels"]["alertname"] for a in firing_alerts(alerts, {"service": "gw"}, ["critical"])
+    ]
+    assert names == ["A", "C"]
+
+
+def test_nested_routes_and_receivers_without_integrations() -> None:
+    config = {
+        "route": {
+            "receiver": "default",
+            "routes": [{"receiver": "team", "routes": [{"receiver": "pager"}]}],
+        },
+        "receivers": [
+            {"name": "default"},
+            {"name": "team", "slack_configs": [{}]},
+            {"name": "pager", "pagerduty_configs": [{}]},
+        ],
+    }
+    assert routed_receivers(config) == {"default", "team", "pager"}
+    [finding] = receiver_findings(config, ["default", "pager"], ["pagerduty", "slack"])
+    assert finding.subject == "alertmanager receiver default"
+    assert "has no integration (no *_configs)" in finding.message
+
+
+# -- gates on synthetic data --------------------------------------------------------------------------
+
+
+def spec(**values: Any) -> GateSpec:
+    base: dict[str, Any] = {"name": "g", "query": "q", "condition": Condition.LT, "threshold": 1.0}
+    return GateSpec(**{**base, **values})
+
+
+def series(labels: dict[str, str], *values: str) -> dict[str, Any]:
+    return {"metric": labels, "values": [[NOW + i, v] for i, v in enumerate(values)]}
+
+
+def test_every_series_must_pass() -> None:
+    result = [series({"pod": "a"}, "0.5", "0.6"), series({"pod": "b"}, "0.5", "1.5")]
+    evaluation = evaluate_gate(spec(), result, NOW - 60, NOW)
+    assert evaluation.outcome is Outcome.FAIL
+    assert 'max was 1.5 for {pod="b"}' in evaluation.message
+
+
+def test_a_series_without_data_follows_the_policy() -> None:
+    result = [series({"pod": "a"}, "0.5"), series({"pod": "new"}, "NaN", "NaN")]
+    failing = evaluate_gate(spec(), result, NOW - 60, NOW)
+    assert failing.outcome is Outcome.FAIL
+    assert "1 of 2 series had fewer than 1 usable point(s)" in failing.message
+    passing = evaluate_gate(spec(no_data=NoDataPolicy.PASS), result, NOW - 60, NOW)
+    assert passing.outcome is Outcome.PASS
+    assert "1 series without data accepted by the no-data policy pass" in passing.message
+    unsure = evaluate_gate(spec(no_data=NoDataPolicy.INCONCLUSIVE), result, NOW - 60, NOW)
+    assert unsure.outcome is Outcome.INCONCLUSIVE
+
+
+def test_all_and_any_report_the_points() -> None:
+    result = [series({}, "0.5", "2", "3")]
+    every = evaluate_gate(spec(aggregation=Aggregation.ALL), result, NOW - 60, NOW)
+    assert every.outcome is Outcome.FAIL
+    assert "2 of 3 points broke it for the series" in every.message
+    some = evaluate_gate(spec(aggregation=Aggregation.ANY), result, NOW - 60, NOW)
+    assert some.outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "shown"),
+    [("15m", 900, "15m"), ("1h30m", 5400, "1h30m"), (90, 90, "1m30s"), ("500ms", 0.5, "0.5s")],
+)
+def test_durations(text: str | int, seconds: float, shown: str) -> None:
+    assert parse_duration(text) == seconds
+    assert format_duration(seconds) == shown
+
+
+@pytest.mark.parametrize("bad", ["", "15", "m", "-5m", "5 minutes", 0])
+def test_bad_durations(bad: str | int) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration(bad)

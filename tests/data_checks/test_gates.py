@@ -1,0 +1,331 @@
+"""Metric gates against a real Prometheus backfilled with an exactly known hour (see stack.py).
+
+The gates' "now" is the newest backfilled sample, so every window holds exactly the written values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from pytest_deployverify.checks.gates import (
+    READY_MADE,
+    GateConfigError,
+    GateSpec,
+    Outcome,
+    evaluate_at,
+    resolve_gate,
+    run_gate,
+)
+from pytest_deployverify.clients.prom import PromApi
+from pytest_deployverify.expectations.monitoring import (
+    Aggregation,
+    Condition,
+    FailureCount,
+    MetricGate,
+    NoDataPolicy,
+)
+from pytest_deployverify.profile import Slo
+from pytest_deployverify.schema import SchemaError, build
+from sandbox.servers.prometheus import start_prometheus
+
+from .stack import JOB, FakeClock, History, gate_history
+
+HEALTHY = {
+    "selector": f'job="{JOB}"',
+    "pod_selector": 'pod=~"api-gateway-.*"',
+    "hpa_selector": f'horizontalpodautoscaler="{JOB}"',
+    "cache_selector": 'cache="main"',
+}
+BROKEN = {
+    "selector": 'job="checkout"',
+    "pod_selector": 'pod=~"checkout-.*"',
+    "hpa_selector": 'horizontalpodautoscaler="checkout"',
+    "cache_selector": 'cache="cold"',
+}
+# What each ready-made gate observes for the broken service (see stack.gate_history).
+BROKEN_VALUES = {
+    "error_rate": "max was 0.0740741",
+    "p95_latency": "max was 4.375",
+    "p99_latency": "max was 4.875",
+    "cpu_saturation": "21 of 21 points broke it",
+    "memory_saturation": "21 of 21 points broke it",
+    "circuit_breakers_open": "last was 2",
+    "hpa_at_max": "last was 1",
+    "cache_hit_rate": "avg was 0.5",
+    "rollback_error_rate": "11 of 11 points broke it",
+    "rollback_p95_latency": "21 of 21 points broke it",
+}
+
+
+@pytest.fixture(scope="module")
+def history() -> History:
+    return gate_history()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory, history: History) -> Iterator[PromApi]:
+    server = start_prometheus(
+        tmp_path_factory.mktemp("gates-prometheus"), backfill_openmetrics=history.document
+    )
+    client = PromApi(server.url, display=server.url, timeout=5.0)
+    try:
+        yield client
+    finally:
+        client.close()
+        server.stop()
+
+
+def gate(**values: Any) -> GateSpec:
+    return resolve_gate(build(MetricGate, values), Slo())
+
+
+def test_every_ready_made_gate_is_covered() -> None:
+    assert set(BROKEN_VALUES) == set(READY_MADE)
+
+
+@pytest.mark.parametrize("name", sorted(READY_MADE))
+def test_ready_made_gate_passes_for_the_healthy_service(
+    api: PromApi, history: History, name: str
+) -> None:
+    result = run_gate(api, gate(name=name, params=HEALTHY), clock=lambda: history.end)
+    assert result.outcome is Outcome.PASS, result.message
+    observed = result.evidence()["observed"]
+    assert observed["series"], "a passing gate must have looked at data"
+    assert all(s["points"] > 0 for s in observed["series"])
+
+
+@pytest.mark.parametrize("name", sorted(READY_MADE))
+def test_ready_made_gate_fails_for_the_broken_service(
+    api: PromApi, history: History, name: str
+) -> None:
+    result = run_gate(api, gate(name=name, params=BROKEN), clock=lambda: history.end)
+    assert result.outcome is Outcome.FAIL
+    assert BROKEN_VALUES[name] in result.message
+    assert f"gate {name}:" in result.message
+    assert "expected " in result.message
+
+
+def test_window_is_exact_and_evidence_summarizes_the_series(api: PromApi, history: History) -> None:
+    spec = gate(name="error_rate", params=HEALTHY, window="15m", step="30s")
+    evaluation = evaluate_at(api, spec, history.end)
+    assert evaluation.outcome is Outcome.PASS
+    assert evaluation.end - evaluation.start == 900
+    [series] = evaluation.series
+    assert series.points == 31  # 15 minutes at 30 s, both ends included
+    assert series.nan_points == 0
+    assert series.min == pytest.approx(0.05 / 100.05)
+    assert series.max == pytest.approx(0.05 / 100.05)
+    evidence = evaluation.evidence()
+    assert evidence["window"] == "15m"
+    assert evidence["step"] == "30s"
+    assert evidence["series"][0]["avg"] == pytest.approx(0.05 / 100.05)
+
+
+def test_threshold_override_turns_the_healthy_error_rate_into_a_failure(
+    api: PromApi, history: History
+) -> None:
+    result = run_gate(
+        api, gate(name="error_rate", params=HEALTHY, threshold=0.0001), clock=lambda: history.end
+    )
+    assert result.outcome is Outcome.FAIL
+    assert "max was 0.00049975" in result.message
+    assert "expected max < 0.0001 over the last 15m" in result.message
+
+
+@pytest.mark.parametrize(
+    ("policy", "outcome"),
+    [
+        (NoDataPolicy.FAIL, Outcome.FAIL),
+        (NoDataPolicy.PASS, Outcome.PASS),
+        (NoDataPolicy.INCONCLUSIVE, Outcome.INCONCLUSIVE),
+    ],
+)
+def test_no_data_follows_the_explicit_policy(
+    api: PromApi, history: History, policy: NoDataPolicy, outcome: Outcome
+) -> None:
+    spec = gate(
+        name="orders",
+        query="sum(orders_queue_depth)",
+        condition="<",
+        threshold=10,
+        no_data=policy.value,
+    )
+    result = run_gate(api, spec, clock=lambda: history.end)
+    assert result.outcome is outcome
+    assert "no data: the query returned no series over the last 15m" in result.message
+    assert f"no-data policy: {policy.value}" in result.message
+
+
+def test_nan_everywhere_is_no_data_not_a_pass(api: PromApi, history: History) -> None:
+    result = run_gate(
+        api, gate(name="error_rate", params={"selector": 'job="idle"'}), clock=lambda: history.end
+    )
+    assert result.outcome is Outcome.FAIL
+    assert "0 (31 NaN)" in result.message
+    assert "no-data policy: fail" in result.message
+
+
+def test_min_points_guards_a_short_history(api: PromApi, history: History) -> None:
+    # The history starts an hour before its end: a 15-minute window ending 3 minutes after that
+    # start holds only the few points where rate() already has two samples.
+    spec = gate(name="error_rate", params=HEALTHY, min_points=10)
+    result = run_gate(api, spec, clock=lambda: history.end - 3600 + 180)
+    assert result.outcome is Outcome.FAIL
+    assert "fewer than 10 usable point(s)" in result.message
+
+
+@pytest.mark.parametrize(
+    ("aggregation", "condition", "threshold", "outcome"),
+    [
+        (Aggregation.ALL, Condition.LT, 0.001, Outcome.PASS),
+        (Aggregation.ANY, Condition.GT, 0.001, Outcome.FAIL),
+        (Aggregation.AVG, Condition.LE, 0.0005, Outcome.PASS),
+        (Aggregation.LAST, Condition.EQ, 0.05 / 100.05, Outcome.PASS),
+        (Aggregation.MIN, Condition.GE, 0.001, Outcome.FAIL),
+    ],
+)
+def test_aggregations_and_conditions(
+    api: PromApi,
+    history: History,
+    aggregation: Aggregation,
+    condition: Condition,
+    threshold: float,
+    outcome: Outcome,
+) -> None:
+    spec = gate(
+        name="error_rate",
+        params=HEALTHY,
+        aggregation=aggregation.value,
+        condition=condition.value,
+        threshold=threshold,
+    )
+    assert run_gate(api, spec, clock=lambda: history.end).outcome is outcome
+
+
+def test_query_error_is_an_error_outcome_naming_prometheus(api: PromApi, history: History) -> None:
+    spec = gate(name="broken", query="sum(rate(http_requests_total[5m]", condition="<", threshold=1)
+    result = run_gate(api, spec, clock=lambda: history.end)
+    assert result.outcome is Outcome.ERROR
+    assert "could not be evaluated: prometheus at http://127.0.0.1:" in result.message
+    assert "parse error" in result.message
+
+
+# -- soak with an injected clock: the window slides through the backfilled past ---------------------
+
+SPIKY = (
+    'sum(rate(http_requests_total{job="spiky",status="500"}[1m]))'
+    ' / sum(rate(http_requests_total{job="spiky"}[1m]))'
+)
+
+
+def soak(**values: Any) -> GateSpec:
+    base = {
+        "name": "spiky_errors",
+        "query": SPIKY,
+        "condition": "<",
+        "threshold": 0.01,
+        "window": "2m",
+        "step": "15s",
+        "watch": "30m",
+        "interval": "5m",
+    }
+    return gate(**{**base, **values})
+
+
+def test_soak_counts_failures_in_total(api: PromApi, history: History) -> None:
+    # Evaluations at -40, -35, …, -10 minutes: the bursts at -26..-24 and -16..-14 hit -25 and -15.
+    clock = FakeClock(history.end - 40 * 60)
+    seen: list[Outcome] = []
+    result = run_gate(
+        api,
+        soak(failure_limit=1, count_failures="total"),
+        clock=clock,
+        sleep=clock.sleep,
+        on_evaluation=lambda e: seen.append(e.outcome),
+    )
+    assert [o.value for o in seen] == ["pass", "pass", "pass", "fail", "pass", "fail"]
+    assert result.outcome is Outcome.FAIL
+    assert result.failures == 2
+    assert "2 of 6 evaluation(s) failed (longest run 1); limit 1 in total" in result.message
+    assert clock.sleeps == [300.0] * 5  # stopped early: the -10 minute evaluation never ran
+
+
+def test_soak_counting_consecutive_failures_tolerates_isolated_ones(
+    api: PromApi, history: History
+) -> None:
+    clock = FakeClock(history.end - 40 * 60)
+    result = run_gate(
+        api,
+        soak(failure_limit=1, count_failures=FailureCount.CONSECUTIVE.value),
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert result.outcome is Outcome.PASS, result.message
+    assert [e.outcome.value for e in result.evaluations] == [
+        "pass",
+        "pass",
+        "pass",
+        "fail",
+        "pass",
+        "fail",
+        "pass",
+    ]
+    assert result.max_consecutive_failures == 1
+    evidence = result.evidence()
+    assert evidence["watch"] == "30m"
+    assert evidence["outcomes"][3] == "fail"
+
+
+def test_soak_with_no_failure_allowed_stops_at_the_first(api: PromApi, history: History) -> None:
+    clock = FakeClock(history.end - 40 * 60)
+    result = run_gate(api, soak(), clock=clock, sleep=clock.sleep)
+    assert result.outcome is Outcome.FAIL
+    assert len(result.evaluations) == 4
+    assert "1 of 4 evaluation(s) failed" in result.message
+
+
+def test_soak_with_an_inconclusive_evaluation_is_not_a_pass(history: History) -> None:
+    class Flaky:
+        calls = 0
+
+        def query_range(self, promql: str, start: float, end: float, step: float | str) -> Any:
+            self.calls += 1
+            values = [[end, "0.0"]] if self.calls != 2 else []
+            return [{"metric": {}, "values": values}] if values else []
+
+    clock = FakeClock(history.end)
+    spec = soak(no_data="inconclusive", watch="10m")
+    result = run_gate(Flaky(), spec, clock=clock, sleep=clock.sleep)
+    assert result.outcome is Outcome.INCONCLUSIVE
+    assert "1 inconclusive" in result.message
+
+
+# -- resolving [[gates]] entries ------------------------------------------------------------------
+
+
+def test_ready_made_defaults_come_from_the_slo() -> None:
+    spec = resolve_gate(
+        build(MetricGate, {"name": "p95_latency"}), build(Slo, {"p95_latency_ms": 800})
+    )
+    assert spec.threshold == 0.8
+    assert spec.window_s == 900
+    assert spec.condition is Condition.LT
+    assert "http_request_duration_seconds_bucket{}" in spec.query
+
+
+def test_gate_config_errors_name_the_gate_and_the_fix() -> None:
+    with pytest.raises(GateConfigError, match="gate 'nonsense': no query and no ready-made"):
+        gate(name="nonsense")
+    with pytest.raises(GateConfigError, match="needs condition and threshold"):
+        gate(name="custom", query="up")
+    with pytest.raises(GateConfigError, match="unknown params selectr"):
+        gate(name="error_rate", params={"selectr": "x"})
+    with pytest.raises(GateConfigError, match="step 5m is longer than the window 1m"):
+        gate(name="error_rate", window="1m", step="5m")
+    with pytest.raises(SchemaError, match="not a duration"):
+        gate(name="error_rate", window="fifteen minutes")
+    with pytest.raises(SchemaError, match="condition: expected one of"):
+        gate(name="error_rate", condition="<>")

@@ -1,0 +1,317 @@
+"""Prometheus and Alertmanager checks against real servers scraping targets the test controls.
+
+The healthy set-up: job ``api-gateway`` with two targets up, a ``redis-exporter`` job, the
+``api_gateway_*`` rule groups evaluating cleanly, Alertmanager connected with PagerDuty and Slack
+receivers routed, no critical alert of the service firing. Each test breaks one thing and puts it
+back: a target answering 500, a rule failing to evaluate, an alert firing, a receiver removed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_deployverify.checks.alertmanager_checks import (
+    cluster_summary,
+    receiver_findings,
+    receiver_integrations,
+)
+from pytest_deployverify.checks.findings import Finding, summarize
+from pytest_deployverify.checks.prometheus_checks import (
+    alertmanager_link_findings,
+    firing_alert_findings,
+    job_targets,
+    ready_pods,
+    rule_findings,
+    target_findings,
+)
+from pytest_deployverify.clients.prom import AlertmanagerApi, PromApi
+from sandbox.servers.alertmanager import AlertmanagerServer, start_alertmanager
+from sandbox.servers.prometheus import PrometheusServer, start_prometheus
+
+from .stack import JOB, SCRAPE, MetricsTarget, reload_alertmanager, wait_for
+
+SERVICE = {"service": "api-gateway"}
+RULES = """
+groups:
+  - name: api_gateway_alerts
+    rules:
+      - alert: ApiGatewayTestTrigger
+        expr: max(dv_alert_trigger) > 0
+        labels: {severity: critical, service: api-gateway}
+        annotations: {summary: "the test set dv_alert_trigger"}
+      - alert: ApiGatewayInfoAlwaysOn
+        expr: vector(1)
+        labels: {severity: warning, service: api-gateway}
+  - name: api_gateway_recording
+    rules:
+      - record: api_gateway:dup_match
+        expr: vector(1) * on() dv_dup
+  - name: billing_alerts
+    rules:
+      - alert: BillingAlwaysCritical
+        expr: vector(1)
+        labels: {severity: critical, service: billing}
+"""
+
+
+@dataclass
+class Monitoring:
+    prometheus: PrometheusServer
+    alertmanager: AlertmanagerServer
+    gateway: list[MetricsTarget]
+    exporter: MetricsTarget
+    prom: PromApi
+    am: AlertmanagerApi
+    routed_config: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitoring]:
+    gateway = [MetricsTarget(), MetricsTarget()]
+    gateway[0].set("dv_alert_trigger", 0)
+    gateway[0].set('dv_dup{variant="a"}', 1)
+    exporter = MetricsTarget()
+    exporter.set("redis_up", 1)
+    alertmanager = start_alertmanager(
+        tmp_path_factory.mktemp("alertmanager"),
+        receivers=[
+            {"name": "pagerduty-oncall", "type": "pagerduty"},
+            {"name": "slack-ops", "type": "slack"},
+        ],
+        route_receiver="pagerduty-oncall",
+    )
+    config = yaml.safe_load(alertmanager.config_file.read_text())
+    config["route"]["routes"] = [
+        {"receiver": "slack-ops", "matchers": ['severity="critical"'], "continue": True}
+    ]
+    reload_alertmanager(alertmanager, config)
+    prometheus = start_prometheus(
+        tmp_path_factory.mktemp("prometheus"),
+        scrape_configs=[
+            {
+                "job_name": JOB,
+                "static_configs": [{"targets": [t.address for t in gateway]}],
+                **SCRAPE,
+            },
+            {
+                "job_name": "redis-exporter",
+                "static_configs": [{"targets": [exporter.address]}],
+                **SCRAPE,
+            },
+        ],
+        rule_files={"api_gateway.yml": RULES},
+        alertmanager_urls=[alertmanager.url],
+    )
+    prom = PromApi(prometheus.url, display=prometheus.url, timeout=5.0)
+    am = AlertmanagerApi(alertmanager.url, display=alertmanager.url, timeout=5.0)
+    monitoring = Monitoring(prometheus, alertmanager, gateway, exporter, prom, am, config)
+    try:
+        wait_for(
+            lambda: (
+                all(t["health"] == "up" for t in prom.targets()["activeTargets"])
+                and len(prom.targets()["activeTargets"]) == 3
+            ),
+            20,
+            "every target to be scraped",
+        )
+        wait_for(
+            lambda: all(r.get("health") == "ok" for g in prom.rules() for r in g["rules"]),
+            20,
+            "every rule to be evaluated",
+        )
+        wait_for(lambda: prom.alertmanagers()["activeAlertmanagers"], 20, "Alertmanager discovery")
+        yield monitoring
+    finally:
+        prom.close()
+        am.close()
+        prometheus.stop()
+        alertmanager.stop()
+        for target in [*gateway, exporter]:
+            target.stop()
+
+
+def only(findings: list[Finding], check_id: str) -> list[Finding]:
+    assert findings, "expected a finding"
+    assert {f.check_id for f in findings} == {check_id}, summarize(findings)
+    return findings
+
+
+def test_healthy_monitoring_passes_every_check(stack: Monitoring) -> None:
+    prom, am = stack.prom, stack.am
+    assert prom.ready()
+    assert am.ready()
+    targets = prom.targets()
+    findings = [
+        *target_findings(targets, JOB, min_targets=2, expected_count=2),
+        *target_findings(targets, "redis-exporter", check_id="redis-exporter"),
+        *rule_findings(prom.rules(), ["api_gateway_*"]),
+        *alertmanager_link_findings(prom.alertmanagers(), stack.alertmanager.url),
+        *receiver_findings(am.config(), ["pagerduty-oncall", "slack-ops"], ["pagerduty", "slack"]),
+        *firing_alert_findings(prom.alerts(), SERVICE, ["critical"]),
+        *firing_alert_findings(am.alerts(), SERVICE, ["critical"], source="alertmanager"),
+    ]
+    assert findings == [], summarize(findings)
+    # Scoping is what keeps these quiet: other services' and lower severities' alerts do fire.
+    assert firing_alert_findings(prom.alerts(), {}, ["critical"])
+    assert firing_alert_findings(prom.alerts(), SERVICE, ["warning"])
+    assert receiver_integrations(am.config()) == {
+        "pagerduty-oncall": ["pagerduty"],
+        "slack-ops": ["slack"],
+    }
+    assert cluster_summary(am.status())["version"]
+
+
+def test_target_down(stack: Monitoring) -> None:
+    stack.gateway[1].failing = True
+    try:
+        wait_for(
+            lambda: any(t["health"] == "down" for t in job_targets(stack.prom.targets(), JOB)),
+            20,
+            "the target to be down",
+        )
+        [finding] = only(target_findings(stack.prom.targets(), JOB), "prometheus-targets")
+    finally:
+        stack.gateway[1].failing = False
+        wait_for(
+            lambda: all(t["health"] == "up" for t in job_targets(stack.prom.targets(), JOB)),
+            20,
+            "the target to be up again",
+        )
+    assert finding.subject == f"prometheus scrape job {JOB} target {stack.gateway[1].address}"
+    assert "is down (server returned HTTP status 500" in finding.message
+    assert finding.message.endswith("expected up")
+
+
+def test_targets_fewer_than_ready_pods(stack: Monitoring) -> None:
+    pods = [
+        {
+            "metadata": {"name": f"api-gateway-{i}"},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}]},
+        }
+        for i in range(3)
+    ]
+    pods.append(
+        {
+            "metadata": {"name": "starting"},
+            "status": {"conditions": [{"type": "Ready", "status": "False"}]},
+        }
+    )
+    expected = len(ready_pods(pods))
+    [finding] = only(
+        target_findings(stack.prom.targets(), JOB, expected_count=expected), "prometheus-targets"
+    )
+    assert expected == 3
+    assert "has 2 target(s) but 3 pod(s) are ready" in finding.message
+
+
+def test_missing_scrape_job(stack: Monitoring) -> None:
+    [finding] = only(target_findings(stack.prom.targets(), "checkout"), "prometheus-targets")
+    assert finding.message == (
+        "has no active targets (jobs scraped: api-gateway, redis-exporter); expected at least "
+        "1 target(s) for job 'checkout'"
+    )
+
+
+def test_rule_fails_to_evaluate(stack: Monitoring) -> None:
+    source = stack.gateway[0]
+    source.set('dv_dup{variant="b"}', 1)
+
+    def broken() -> list[Any]:
+        return [r for g in stack.prom.rules() for r in g["rules"] if r.get("health") == "err"]
+
+    try:
+        wait_for(broken, 20, "the recording rule to fail")
+        [finding] = only(rule_findings(stack.prom.rules(), ["api_gateway_*"]), "prometheus-rules")
+    finally:
+        source.remove('dv_dup{variant="b"}')
+        wait_for(lambda: not broken(), 20, "the rule to recover")
+    assert finding.subject == "prometheus rule api_gateway_recording/api_gateway:dup_match"
+    assert finding.message.startswith("fails to evaluate: ")
+    assert "many-to-many matching not allowed" in finding.message
+
+
+def test_rule_group_not_loaded(stack: Monitoring) -> None:
+    [finding] = only(rule_findings(stack.prom.rules(), ["checkout_*"]), "prometheus-rules")
+    assert "no loaded rule group matches (loaded: api_gateway_alerts" in finding.message
+
+
+def test_alertmanager_not_connected(tmp_path: Path, stack: Monitoring) -> None:
+    lonely = start_prometheus(tmp_path)
+    try:
+        api = PromApi(lonely.url, display=lonely.url, timeout=5.0)
+        [finding] = only(alertmanager_link_findings(api.alertmanagers()), "prometheus-alertmanager")
+        api.close()
+    finally:
+        lonely.stop()
+    assert finding.message == (
+        "no active Alertmanager (0 dropped); expected alerts to be sent to one"
+    )
+    [other] = only(
+        alertmanager_link_findings(stack.prom.alertmanagers(), "http://alertmanager.prod:9093"),
+        "prometheus-alertmanager",
+    )
+    assert "expected the profile's Alertmanager at alertmanager.prod:9093" in other.message
+
+
+def test_critical_alert_firing(stack: Monitoring) -> None:
+    stack.gateway[0].set("dv_alert_trigger", 1)
+
+    def firing(source: str) -> list[Finding]:
+        alerts = stack.prom.alerts() if source == "prometheus" else stack.am.alerts()
+        return firing_alert_findings(alerts, SERVICE, ["critical"], source=source)
+
+    try:
+        [in_prometheus] = wait_for(lambda: firing("prometheus"), 20, "the alert to fire")
+        [in_alertmanager] = wait_for(lambda: firing("alertmanager"), 20, "the alert to arrive")
+    finally:
+        stack.gateway[0].set("dv_alert_trigger", 0)
+        wait_for(lambda: not firing("prometheus"), 20, "the alert to resolve")
+    assert in_prometheus.subject == "prometheus alert ApiGatewayTestTrigger"
+    assert "is firing with severity critical since " in in_prometheus.message
+    assert "(service=api-gateway): the test set dv_alert_trigger" in in_prometheus.message
+    assert in_prometheus.message.endswith("expected no critical alert firing")
+    assert in_alertmanager.subject == "alertmanager alert ApiGatewayTestTrigger"
+
+
+def test_receiver_missing(stack: Monitoring) -> None:
+    config = copy.deepcopy(stack.routed_config)
+    config["receivers"] = [r for r in config["receivers"] if r["name"] != "slack-ops"]
+    config["route"]["routes"] = []
+    reload_alertmanager(stack.alertmanager, config)
+    try:
+        findings = only(
+            receiver_findings(
+                stack.am.config(), ["pagerduty-oncall", "slack-ops"], ["pagerduty", "slack"]
+            ),
+            "alertmanager-receivers",
+        )
+    finally:
+        reload_alertmanager(stack.alertmanager, stack.routed_config)
+    assert [(f.subject, f.message) for f in findings] == [
+        (
+            "alertmanager receiver slack-ops",
+            "is not configured (receivers: pagerduty-oncall (pagerduty)); expected it present",
+        ),
+        (
+            "alertmanager integration slack",
+            "no routed receiver uses slack (receivers: pagerduty-oncall (pagerduty)); "
+            "expected a slack integration",
+        ),
+    ]
+
+
+def test_receiver_configured_but_never_routed(stack: Monitoring) -> None:
+    config = copy.deepcopy(stack.routed_config)
+    config["route"]["routes"] = []
+    [finding] = only(receiver_findings(config, ["slack-ops"]), "alertmanager-receivers")
+    assert finding.message == (
+        "is configured but no route sends to it; expected the route tree to use it"
+    )
+    assert receiver_findings(config, ["slack-ops"], ["slack"], require_routes=False) == []

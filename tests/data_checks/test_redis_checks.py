@@ -1,0 +1,374 @@
+"""Redis checks against real redis-servers: a healthy TLS-only cache passes every check, and each
+defect (no password, plaintext port, persistence off, no memory limit, low hit rate, missing
+replica, too few Sentinels, CONFIG disabled) fails exactly its check, saying observed vs expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+
+from pytest_deployverify.checks.findings import Finding, summarize
+from pytest_deployverify.checks.redis_checks import (
+    auth_findings,
+    hit_rate,
+    memory_findings,
+    persistence_findings,
+    probe_plaintext,
+    probe_tls,
+    probe_unauthenticated,
+    read_sentinels,
+    read_snapshot,
+    replication_findings,
+    sentinel_findings,
+    snapshot_summary,
+    tls_findings,
+)
+from pytest_deployverify.clients.redis import build_redis
+from pytest_deployverify.expectations.monitoring import NoDataPolicy
+from pytest_deployverify.expectations.redis import (
+    Persistence,
+    RedisExpectations,
+    RedisSentinelExpectations,
+    ReplicationRole,
+)
+from pytest_deployverify.profile import RedisConfig
+from pytest_deployverify.schema import build
+from sandbox.certs import CertFiles, make_certs
+from sandbox.servers.redis import RedisServer, start_redis
+
+from .stack import REDIS_PASSWORD, redis_config, start_sentinel, wait_for
+
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> CertFiles:
+    return make_certs(tmp_path_factory.mktemp("redis-certs"))
+
+
+@pytest.fixture(scope="module")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory, certs: CertFiles) -> Iterator[RedisServer]:
+    """The healthy cache: password, TLS only, AOF and RDB on, maxmemory with LRU eviction."""
+    server = start_redis(
+        tmp_path_factory.mktemp("redis-tls"),
+        password=REDIS_PASSWORD,
+        tls=True,
+        plaintext=False,
+        certs=certs,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def plain_redis(
+    tmp_path_factory: pytest.TempPathFactory, certs: CertFiles
+) -> Iterator[RedisServer]:
+    """TLS on one port but plaintext still open on another (the "plaintext not refused" defect)."""
+    server = start_redis(
+        tmp_path_factory.mktemp("redis-plain"),
+        password=REDIS_PASSWORD,
+        tls=True,
+        plaintext=True,
+        certs=certs,
+    )
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def healthy_config(tls_redis: RedisServer) -> RedisConfig:
+    return redis_config(
+        f"rediss://127.0.0.1:{tls_redis.tls_port}/0",
+        password=REDIS_PASSWORD,
+        ca_file=str(tls_redis.ca_file),
+        expect_tls=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def client(healthy_config: RedisConfig) -> Iterator[redis.Redis]:
+    """The verifier's client, built exactly like the component fixture builds it."""
+    built = build_redis(healthy_config)
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def admin(tls_redis: RedisServer) -> Iterator[redis.Redis]:
+    """The operator's client, for changing the server's state around a test."""
+    handle = tls_redis.client(tls=True)
+    yield handle
+    handle.close()
+
+
+def expect(**values: Any) -> RedisExpectations:
+    return build(RedisExpectations, values)
+
+
+def only(findings: list[Finding], check_id: str) -> list[Finding]:
+    assert findings, "expected a finding"
+    assert {f.check_id for f in findings} == {check_id}, summarize(findings)
+    return findings
+
+
+def test_healthy_cache_passes_every_check(
+    healthy_config: RedisConfig, client: redis.Redis, admin: redis.Redis
+) -> None:
+    admin.set("dv:warm", "1")
+    for _ in range(60):
+        admin.get("dv:warm")
+    expectations = expect(persistence="both", min_hit_samples=50)
+    snap = read_snapshot(client)
+    findings = [
+        *auth_findings(probe_unauthenticated(healthy_config)),
+        *tls_findings(healthy_config, probe_tls(healthy_config), probe_plaintext(healthy_config)),
+        *persistence_findings(snap, expectations),
+        *memory_findings(snap, expectations),
+        *replication_findings(snap, expect(role="master")),
+    ]
+    assert findings == [], summarize(findings)
+    rate = hit_rate(snap, 0.9, 50, NoDataPolicy.FAIL)
+    assert rate.status == "pass", rate.message
+    assert snap.unreadable == ()
+    summary = snapshot_summary(snap)
+    assert summary["aof_enabled"] == 1
+    assert summary["config"]["appendonly"] == "yes"
+    assert REDIS_PASSWORD not in repr(summary)
+    assert probe_tls(healthy_config).tls_version in ("TLSv1.2", "TLSv1.3")
+
+
+def test_cache_without_password_accepts_anyone(tmp_path: Path) -> None:
+    server = start_redis(tmp_path, password=None)
+    try:
+        config = redis_config(server.url)
+        [finding] = only(auth_findings(probe_unauthenticated(config)), "redis-auth-required")
+    finally:
+        server.stop()
+    assert "answered '+PONG' to a PING without credentials" in finding.message
+    assert "expected NOAUTH" in finding.message
+
+
+def test_unauthenticated_ping_is_refused_with_noauth(healthy_config: RedisConfig) -> None:
+    reply = probe_unauthenticated(healthy_config)
+    assert reply.tls
+    assert reply.reply is not None
+    assert reply.reply.startswith("-NOAUTH")
+
+
+def test_plaintext_port_left_open_fails_tls(plain_redis: RedisServer) -> None:
+    assert plain_redis.port is not None
+    config = redis_config(
+        f"rediss://127.0.0.1:{plain_redis.tls_port}/0",
+        password=REDIS_PASSWORD,
+        ca_file=str(plain_redis.ca_file),
+        expect_tls=True,
+    )
+    plaintext = probe_plaintext(config, [plain_redis.port])
+    assert not plaintext[0].answered  # the TLS port itself refuses plaintext
+    [finding] = only(tls_findings(config, probe_tls(config), plaintext), "redis-tls")
+    assert finding.subject == f"redis 127.0.0.1:{plain_redis.port}"
+    assert "answers plaintext RESP ('-NOAUTH" in finding.message
+    assert "expected plaintext connections to be refused" in finding.message
+
+
+def test_plaintext_url_when_tls_is_expected(plain_redis: RedisServer) -> None:
+    config = redis_config(plain_redis.url, password=REDIS_PASSWORD, expect_tls=True)
+    findings = tls_findings(config, None, [])
+    [finding] = only(findings, "redis-tls")
+    assert "the profile expects TLS but the URL is redis://:***@127.0.0.1" in finding.message
+    assert REDIS_PASSWORD not in finding.message
+
+
+def test_tls_with_an_untrusted_certificate(healthy_config: RedisConfig, certs: CertFiles) -> None:
+    config = redis_config(
+        healthy_config.url.get(), password=REDIS_PASSWORD, ca_file=str(certs.other_ca_cert)
+    )
+    [finding] = only(tls_findings(config, probe_tls(config), []), "redis-tls")
+    assert "no verified TLS session: TLS handshake failed: CERTIFICATE_VERIFY_FAILED" in (
+        finding.message
+    )
+
+
+def test_persistence_off(client: redis.Redis, admin: redis.Redis) -> None:
+    admin.config_set("appendonly", "no")
+    admin.config_set("save", "")
+    try:
+        snap = read_snapshot(client)
+        [anything] = only(persistence_findings(snap, expect()), "redis-persistence")
+        both = persistence_findings(snap, expect(persistence="both"))
+    finally:
+        admin.config_set("save", "3600 1")
+        admin.config_set("appendonly", "yes")
+    assert anything.message == (
+        "persistence is off: AOF off (aof_enabled:0) and no RDB schedule (save ''); "
+        "expected AOF or an RDB save schedule"
+    )
+    assert [f.message for f in both] == [
+        "AOF is off (aof_enabled:0); expected appendonly yes (persistence = both)",
+        "RDB snapshots are off (save ''); expected a save schedule",
+    ]
+    assert persistence_findings(snap, expect(persistence="none")) == []
+
+
+def test_managed_cache_without_config_is_judged_from_info(tmp_path: Path, certs: CertFiles) -> None:
+    server = start_redis(
+        tmp_path,
+        password=REDIS_PASSWORD,
+        tls=True,
+        plaintext=False,
+        rename_config=True,
+        certs=certs,
+    )
+    try:
+        handle = server.client(tls=True)
+        snap = read_snapshot(handle)
+        assert snap.config == {}
+        assert "CONFIG GET refused" in snap.unreadable[0]
+        assert persistence_findings(snap, expect()) == []  # AOF on, read from INFO
+        assert memory_findings(snap, expect()) == []  # maxmemory and policy from INFO
+        [unknown] = only(persistence_findings(snap, expect(persistence="rdb")), "redis-persistence")
+        assert "RDB snapshots could not be confirmed" in unknown.message
+        assert "CONFIG refused" in unknown.message
+        handle.bgsave()  # an operator's snapshot: now INFO shows RDB in use
+        wait_for(lambda: handle.info("persistence")["rdb_saves"] > 0, 10, "a BGSAVE")
+        assert persistence_findings(read_snapshot(handle), expect(persistence="rdb")) == []
+        handle.close()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("maxmemory", "0", "maxmemory is 0 (unlimited)"),
+        ("maxmemory-policy", "noeviction", "maxmemory-policy is noeviction; expected one of"),
+    ],
+)
+def test_memory_policy_defects(
+    client: redis.Redis, admin: redis.Redis, setting: str, value: str, message: str
+) -> None:
+    before = str(admin.config_get(setting)[setting])
+    admin.config_set(setting, value)
+    try:
+        [finding] = only(memory_findings(read_snapshot(client), expect()), "redis-memory")
+    finally:
+        admin.config_set(setting, before)
+    assert message in finding.message
+
+
+def test_memory_nearly_full(client: redis.Redis, admin: redis.Redis) -> None:
+    used = int(admin.info("memory")["used_memory"])
+    admin.config_set("maxmemory", str(int(used * 1.04)))
+    try:
+        [finding] = only(memory_findings(read_snapshot(client), expect()), "redis-memory")
+    finally:
+        admin.config_set("maxmemory", "64mb")
+    assert "of maxmemory" in finding.message
+    assert "expected under 90%" in finding.message
+
+
+def test_low_hit_rate_and_no_traffic(client: redis.Redis, admin: redis.Redis) -> None:
+    admin.config_resetstat()
+    idle = read_snapshot(client)
+    admin.set("dv:hit", "1")
+    for index in range(90):
+        admin.get(f"dv:miss:{index}")
+    for _ in range(10):
+        admin.get("dv:hit")
+    busy = read_snapshot(client)
+
+    low = hit_rate(busy, 0.9, 50, NoDataPolicy.FAIL)
+    assert low.status == "fail"
+    assert low.message == "hit rate 10.0% (10 hits, 90 misses); expected at least 90%"
+    nothing = hit_rate(idle, 0.9, 50, NoDataPolicy.FAIL)
+    assert nothing.status == "fail"
+    assert "only 0 keyspace lookup(s)" in nothing.message
+    assert "no-data policy: fail" in nothing.message
+    assert hit_rate(idle, 0.9, 50, NoDataPolicy.INCONCLUSIVE).status == "inconclusive"
+    assert hit_rate(idle, 0.9, 50, NoDataPolicy.PASS).status == "pass"
+
+
+def test_replication_role_and_replicas(tmp_path: Path, plain_redis: RedisServer) -> None:
+    assert plain_redis.port is not None
+    replica = start_redis(tmp_path, password=REDIS_PASSWORD)
+    try:
+        handle = replica.client()
+        master = plain_redis.client()
+        # Diskless sync waits 5 s for more replicas by default; one is all this test has.
+        master.config_set("repl-diskless-sync-delay", "0")
+        handle.config_set("masterauth", REDIS_PASSWORD)
+        handle.replicaof("127.0.0.1", plain_redis.port)
+        wait_for(
+            lambda: master.info("replication").get("slave0", {}).get("state") == "online",
+            20,
+            "the replica to come online",
+        )
+        wait_for(
+            lambda: handle.info("replication").get("master_link_status") == "up", 20, "link up"
+        )
+        on_master, on_replica = read_snapshot(master), read_snapshot(handle)
+        assert replication_findings(on_master, expect(role="master", min_replicas=1)) == []
+        assert replication_findings(on_replica, expect(role=ReplicationRole.REPLICA.value)) == []
+        [few] = only(replication_findings(on_master, expect(min_replicas=2)), "redis-replication")
+        [role] = only(replication_findings(on_replica, expect(role="master")), "redis-replication")
+        handle.replicaof("NO", "ONE")
+        master.close()
+        handle.close()
+    finally:
+        replica.stop()
+    assert "1 online replica(s) (connected_slaves:1); expected at least 2" in few.message
+    assert role.message == "role is slave; expected master"
+
+
+def test_sentinel_quorum(tmp_path: Path, plain_redis: RedisServer) -> None:
+    assert plain_redis.port is not None
+    sentinel = start_sentinel(tmp_path, plain_redis.port, REDIS_PASSWORD)
+    try:
+
+        def sentinels(**values: Any) -> RedisSentinelExpectations:
+            return build(
+                RedisSentinelExpectations,
+                {"addresses": [sentinel.address], "min_sentinels": 1, **values},
+            )
+
+        healthy = sentinels()
+        readings = wait_for(
+            lambda: [r for r in read_sentinels(healthy, 1.0) if r.quorum_ok] or None,
+            15,
+            "Sentinel to reach quorum",
+        )
+        assert sentinel_findings(readings, healthy) == []
+        three = sentinels(min_sentinels=3)
+        [few] = only(sentinel_findings(read_sentinels(three, 1.0), three), "redis-sentinel")
+        wrong = sentinels(master="nosuchmaster")
+        wrong_findings = sentinel_findings(read_sentinels(wrong, 1.0), wrong)
+    finally:
+        sentinel.stop()
+    assert "1 Sentinel(s) monitor the master (1 of 1 configured answered); expected at least 3" in (
+        few.message
+    )
+    assert any("No such master" in f.message for f in wrong_findings)
+    refused = sentinels_refused()
+    assert "could not be asked" in refused[0].message
+    assert "connection refused" in refused[0].message
+
+
+def sentinels_refused() -> list[Finding]:
+    from tests.clients.blackhole import refused_port
+
+    spec = build(
+        RedisSentinelExpectations,
+        {"addresses": [f"127.0.0.1:{refused_port()}"], "min_sentinels": 1},
+    )
+    return sentinel_findings(read_sentinels(spec, 0.5), spec)
+
+
+def test_persistence_expectation_parses_from_profile_text() -> None:
+    parsed = expect(persistence="AOF", plaintext_ports=[6379], hit_rate_no_data="inconclusive")
+    assert parsed.persistence is Persistence.AOF
+    assert parsed.plaintext_ports == (6379,)
+    assert parsed.hit_rate_no_data is NoDataPolicy.INCONCLUSIVE
