@@ -188,7 +188,39 @@ class Stack:
         _warm_cache(redis.client(tls=True))
         _wait_for_scrapes(prometheus)
         log("prometheus scrapes the gateway and reaches alertmanager")
+        self._start_observability(gateway.log_path, log)
         self.write_env()
+
+    def _start_observability(self, gateway_log: Path, log: Callable[[str], None]) -> None:
+        """Grafana, Jaeger and Loki cannot be installed here: small servers answer as their HTTP
+        APIs document, holding what a healthy deployment would show (dashboard, traces, logs)."""
+        from sandbox.observability_stubs import GrafanaStub, JaegerStub, LokiStub
+
+        env = self.env
+        token = secrets.token_urlsafe(24)
+        grafana = self._keep("grafana", GrafanaStub(token=token))
+        grafana.add_dashboard("api-gateway", "API Gateway", datasource_uids=("prometheus",))
+        grafana.set_datasource("prometheus", healthy=True)
+        grafana.start()
+        env["SANDBOX_GRAFANA_URL"] = grafana.url
+        env["SANDBOX_GRAFANA_TOKEN"] = token
+        jaeger = self._keep("jaeger", JaegerStub())
+        for age in (20, 45, 90, 300):
+            jaeger.add_trace("api-gateway", age_s=age)
+        jaeger.start()
+        env["SANDBOX_JAEGER_URL"] = jaeger.url
+        loki = self._keep("loki", LokiStub())
+        # The gateway's own access log since it started: real lines for the secret scan.
+        lines = (
+            gateway_log.read_text(errors="replace").splitlines()[-200:]
+            if gateway_log.exists()
+            else []
+        )
+        for line in lines or ['{"level":"info","msg":"gateway started"}']:
+            loki.push({"app": "api-gateway", "namespace": "api-gateway"}, line, age_s=5)
+        loki.start()
+        env["SANDBOX_LOKI_URL"] = loki.url
+        log(f"grafana/jaeger/loki API stand-ins  {grafana.url} {jaeger.url} {loki.url}")
 
     def write_env(self) -> Path:
         path = self.state / ENV_FILE

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks.findings import summarize
 from pytest_deployverify.checks.http import auth, catalog, headers, openapi, tenants, tls
 from pytest_deployverify.checks.http.common import Outcome
@@ -32,7 +33,7 @@ def conclude(outcome: Outcome) -> None:
 @pytest.fixture(scope="module")
 def http(profile: Profile) -> HttpConfig:
     if profile.http is None:
-        pytest.skip(f"http is not configured for environment {profile.name}")
+        not_applicable(f"http is not configured for environment {profile.name}")
     return profile.http
 
 
@@ -106,7 +107,7 @@ def tls_target(http: HttpConfig) -> tls.TlsTarget:
                 "(set [http.expect.tls] required = false only for a non-production target)",
                 pytrace=False,
             )
-        pytest.skip(f"base_url {http.base_url} is plain HTTP and TLS is not required")
+        not_applicable(f"base_url {http.base_url} is plain HTTP and TLS is not required")
     return tls.TlsTarget.from_url(
         base, server_name=http.expect.tls.server_name, timeout=http.timeout
     )
@@ -189,7 +190,7 @@ def test_token_flow(
     cfg = expect.auth
     if flow == "login":
         if not cfg.has_login:
-            pytest.skip("no login flow configured: set [http.expect.auth] login_path and login")
+            not_applicable("no login flow configured: set [http.expect.auth] login_path and login")
         assert cfg.login_path is not None
         assert cfg.login is not None
         result = auth.login(
@@ -202,7 +203,7 @@ def test_token_flow(
         )
     else:
         if not cfg.has_client_credentials:
-            pytest.skip(
+            not_applicable(
                 "no OAuth client configured: set [http.expect.auth] token_url, client_id, client_secret"
             )
         assert cfg.token_url is not None
@@ -413,7 +414,7 @@ def test_plain_http_redirects(
 ) -> None:
     cfg = http.expect.tls
     if not cfg.check_redirect:
-        pytest.skip("[http.expect.tls] check_redirect = false")
+        not_applicable("[http.expect.tls] check_redirect = false")
     url = cfg.http_url.get() if cfg.http_url else tls.default_http_url(http.base_url.get())
     outcome = tls.http_redirect(url, timeout=http.timeout)
     evidence.record(

@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks.findings import summarize
 from pytest_deployverify.checks.http import (
     auth,
@@ -39,7 +40,7 @@ def conclude(outcome: Outcome) -> None:
 @pytest.fixture(scope="module")
 def http(profile: Profile) -> HttpConfig:
     if profile.http is None:
-        pytest.skip(f"http is not configured for environment {profile.name}")
+        not_applicable(f"http is not configured for environment {profile.name}")
     return profile.http
 
 
@@ -103,7 +104,7 @@ def test_metrics_exposed(
     http_client: httpx.Client, expect: HttpExpectations, evidence: Evidence
 ) -> None:
     if expect.metrics_path is None:
-        pytest.skip("[http.expect] metrics_path is not set")
+        not_applicable("[http.expect] metrics_path is not set")
     outcome = smoke.metrics(
         http_client,
         expect.metrics_path,
@@ -184,7 +185,7 @@ def test_error_shape(
 )
 def test_downstream_services(profile: Profile, evidence: Evidence) -> None:
     if not profile.services:
-        pytest.skip(f"profile {profile.name!r} lists no [[services]]")
+        not_applicable(f"profile {profile.name!r} lists no [[services]]")
     report = downstream.probe_services(downstream.targets(profile.services))
     evidence.record("services", report.observed(), expected="200 from each", ok=not report.findings)
     evidence.record("probe_elapsed_ms", round(report.elapsed_ms), unit="ms")
@@ -201,7 +202,7 @@ def test_critical_flows(
 ) -> None:
     selected = [flow for flow in expect.flows if not flow.destructive]
     if not selected:
-        pytest.skip("no read-only [[http.expect.flows]] configured")
+        not_applicable("no read-only [[http.expect.flows]] configured")
     outcome = flows.run_flows(http_client, selected, token, catalog.FLOWS)
     evidence.record("flows", outcome.observed, ok=outcome.passed)
     conclude(outcome)
@@ -246,7 +247,7 @@ def test_critical_flows_that_change_state(
 ) -> None:
     selected = [flow for flow in expect.flows if flow.destructive]
     if not selected:
-        pytest.skip("no destructive [[http.expect.flows]] configured")
+        not_applicable("no destructive [[http.expect.flows]] configured")
     outcome = flows.run_flows(http_client, selected, token, catalog.FLOWS_WRITE)
     evidence.record("flows", outcome.observed, ok=outcome.passed)
     conclude(outcome)
