@@ -30,8 +30,7 @@ def redact_report(report: pytest.TestReport | pytest.CollectReport, redactor: Re
         report.deployverify = redactor.redact_data(data)  # type: ignore[union-attr]
     if getattr(report, "user_properties", None):
         report.user_properties = [  # type: ignore[union-attr]
-            (name, redactor.redact_data(value))
-            for name, value in report.user_properties
+            (name, redactor.redact_data(value)) for name, value in report.user_properties
         ]
 
 
