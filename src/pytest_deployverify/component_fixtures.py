@@ -12,15 +12,17 @@ is closed when the session's fixtures are torn down.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .applicability import not_applicable
-from .components import ComponentRegistry, ComponentUnavailable, NotConfigured
 from .profile import Profile
 
-COMPONENT_REGISTRY = pytest.StashKey[ComponentRegistry]()
+if TYPE_CHECKING:
+    from .components import ComponentRegistry
+
+COMPONENT_REGISTRY = pytest.StashKey["ComponentRegistry"]()
 
 __all__ = [
     "COMPONENT_REGISTRY",
@@ -38,6 +40,9 @@ __all__ = [
 
 def component_registry(config: pytest.Config, profile: Profile) -> ComponentRegistry:
     """The process's registry for ``profile``, created on first use."""
+    # Imported on first use: a run whose checks need no client does not pay for the client layer.
+    from .components import ComponentRegistry
+
     registry = config.stash.get(COMPONENT_REGISTRY, None)
     if registry is None or registry.profile is not profile:
         registry = ComponentRegistry(profile)
@@ -47,6 +52,8 @@ def component_registry(config: pytest.Config, profile: Profile) -> ComponentRegi
 
 def use_component(registry: ComponentRegistry, name: str) -> Any:
     """``registry.get(name)``, turning its errors into a skip or a failure without traceback."""
+    from .components import ComponentUnavailable, NotConfigured
+
     try:
         return registry.get(name)
     except (NotConfigured, ComponentUnavailable) as exc:

@@ -219,7 +219,7 @@ def _register_reporters(config: pytest.Config, context: RunContext) -> None:
 
     recorder = SignoffRecorder(config, context)
     config.pluginmanager.register(recorder, "deployverify-signoff")
-    if config.pluginmanager.hasplugin("html"):
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
         from .html import HtmlIntegration
 
         config.pluginmanager.register(HtmlIntegration(recorder), "deployverify-html")
@@ -353,14 +353,17 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    meta = cached_metadata(item)
-    data: dict[str, Any] = dict(meta)
-    evidence = item.stash.get(ITEM_EVIDENCE, None)
-    attach = report.when == "call" or (report.when == "setup" and report.outcome != "passed")
-    data["evidence"] = list(evidence.entries) if evidence is not None and attach else []
-    report.deployverify = data  # type: ignore[attr-defined]
+    # The checklist data rides on the call report, and on any setup or teardown report that did
+    # not pass (an error, a skip); a passing setup or teardown has nothing to say, and skipping
+    # it keeps the plugin's per-test cost low.
+    if report.when == "call" or report.outcome != "passed":
+        data: dict[str, Any] = dict(cached_metadata(item))
+        evidence = item.stash.get(ITEM_EVIDENCE, None)
+        data["evidence"] = list(evidence.entries) if evidence is not None else []
+        report.deployverify = data  # type: ignore[attr-defined]
     context = get_context(item.config)
-    if context is not None:
+    if context is not None and context.redactor:
+        # Every phase: a passing fixture may still have printed a secret into captured output.
         redact_report(report, context.redactor)
     return report
 

@@ -17,10 +17,8 @@ import pytest
 from . import __version__
 from .context import RunContext
 from .markers import cached_metadata
-from .signoff import integrity, render_json, render_markdown
 from .signoff.build import build_signoff
 from .signoff.collect import CRASH_PHASE, PhaseReport, ReportCollector
-from .signoff.files import write_atomic
 from .signoff.model import BROKEN, Decision, RunInfo, Signoff
 from .signoff.runinfo import git_commit, now_iso, who_ran
 from .signoff.text import count_line
@@ -78,6 +76,9 @@ class SignoffRecorder:
                     self.collector.describe(str(nodeid), meta)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when in ("setup", "teardown") and report.passed:
+            self.collector.add_passed_phase(report.nodeid, float(report.duration or 0.0))
+            return
         self.collector.add(phase_report(report, self.context))
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
@@ -123,7 +124,12 @@ class SignoffRecorder:
         profile = context.profile
         environ = os.environ
         run_by, run_by_source = who_ran(self.config.getoption("deployverify_run_by", None), environ)
-        commit, commit_source = git_commit(self.config.rootpath, environ)
+        # Asking git costs a process start: only when a report that shows the commit is written.
+        documented = self.paths or environ.get(STEP_SUMMARY_VARIABLE)
+        documented = documented or self.config.getoption("htmlpath", None)
+        commit, commit_source = (
+            git_commit(self.config.rootpath, environ) if documented else (None, None)
+        )
         redact = context.redactor.redact
         run = RunInfo(
             environment=context.env.value,
@@ -153,6 +159,10 @@ class SignoffRecorder:
         )
 
     def write_outputs(self, signoff: Signoff) -> None:
+        # Imported here: a run that writes no sign-off file does not pay for the renderers.
+        from .signoff import integrity, render_json, render_markdown
+        from .signoff.files import write_atomic
+
         redactor = self.context.redactor
         markdown: str | None = None
         for path in self.paths:

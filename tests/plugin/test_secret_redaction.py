@@ -133,3 +133,26 @@ def test_encoded(profile):
     output = result.stdout.str()
     assert "encoded ***" in output
     assert CANARY not in output
+
+
+def test_canary_printed_by_a_passing_fixture_is_masked(project: pytest.Pytester) -> None:
+    project.makepyfile(
+        test_fixture_print="""
+import pytest
+
+@pytest.fixture
+def noisy(profile):
+    print("setup sees", profile.redis.password.get())
+    yield
+    print("teardown sees", profile.redis.password.get())
+
+def test_passes(noisy):
+    pass
+"""
+    )
+    result = project.runpytest_subprocess(
+        "--env", "canary", "--env-dir", "envs", "-rA", "test_fixture_print.py"
+    )
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*setup sees ****", "*teardown sees ****"])
+    assert CANARY not in result.stdout.str()

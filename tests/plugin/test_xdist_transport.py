@@ -83,4 +83,6 @@ def test_evidence_and_metadata_reach_controller(pytester: pytest.Pytester) -> No
     assert doc["severity"] is None  # undeclared: the sign-off treats it as blocking
     assert doc["section"] == "smoke"
     setups = [r for r in rows if r["when"] == "setup"]
-    assert all(r["data"]["evidence"] == [] for r in setups)
+    # Passing setups carry nothing: the call report holds the checklist data.
+    assert setups
+    assert all(r["data"] is None for r in setups)

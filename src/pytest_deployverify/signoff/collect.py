@@ -62,6 +62,8 @@ class ReportCollector:
         self._expected: dict[str, None] = {}
         self._meta: dict[str, Mapping[str, Any]] = {}
         self._phases: dict[str, list[PhaseReport]] = {}
+        # Time spent in setups and teardowns that passed: all the sign-off needs of them.
+        self._extra_time: dict[str, float] = {}
 
     def expect(self, nodeids: Iterable[str]) -> None:
         """Node ids that were collected (controller or worker collection): each gets an item."""
@@ -72,6 +74,11 @@ class ReportCollector:
         """Metadata known before a report arrives (from items collected in this process)."""
         self._expected.setdefault(nodeid, None)
         self._meta.setdefault(nodeid, meta)
+
+    def add_passed_phase(self, nodeid: str, duration: float) -> None:
+        """A setup or teardown that passed: only its duration counts (a cheap path per test)."""
+        self._expected.setdefault(nodeid, None)
+        self._extra_time[nodeid] = self._extra_time.get(nodeid, 0.0) + max(duration, 0.0)
 
     def add(self, report: PhaseReport) -> None:
         self._expected.setdefault(report.nodeid, None)
@@ -107,7 +114,9 @@ class ReportCollector:
             sections=list(meta.get("sections") or []),
             destructive=bool(meta.get("destructive", False)),
             outcome=outcome,
-            duration=round(sum(max(p.duration, 0.0) for p in phases), 6),
+            duration=round(
+                sum(max(p.duration, 0.0) for p in phases) + self._extra_time.get(nodeid, 0.0), 6
+            ),
             evidence=evidence,
             reason=reason,
             phase=phase,

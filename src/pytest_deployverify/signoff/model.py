@@ -64,14 +64,14 @@ class Decision(StrEnum):
 _DECISION_RANK = {Decision.GO: 0, Decision.CONDITIONAL: 1, Decision.NO_GO: 2}
 
 
+_BLOCKING = {s.value: s.blocking for s in Severity}
+
+
 def is_blocking(severity: str | None) -> bool:
     """critical/high block the release; an undeclared or unknown severity blocks too (fail closed)."""
     if severity is None:
         return True
-    try:
-        return Severity.parse(severity).blocking
-    except ValueError:
-        return True
+    return _BLOCKING.get(severity.lower(), True)
 
 
 def section_of(section: str | None) -> str:
