@@ -1,35 +1,21 @@
-"""The Kubernetes and Helm checklist as plain calls: fetch what each item needs, judge, explain.
-
-One ``KubeChecklist`` per run reads objects from a live cluster (``KubeReader``: one LIST per
-kind and namespace, cached for the run, so fifty items cost no more requests than one) or from
-rendered manifests (pre-deploy mode), and answers each checklist item with an ``ItemResult``:
-the findings of the check functions in ``checks.kube``, small evidence, or the reason it was
-skipped. Items that need a cluster (rollout, nodes, Helm records) are skipped in pre-deploy mode.
-No pytest here: ``verify/test_*_kubernetes.py`` turn results into test outcomes.
-
-Reads that fail (403 Forbidden on one kind, an unreachable API) become the item's ``error``, with
-the reader's message naming the verb, resource, namespace and the RBAC fix; only the items that
-need that read fail. Secrets are fetched only by items that need them, and their values never
-appear in a result: findings report lengths and sources, evidence reports names.
-"""
+"""``KubeChecklist``: runs each item against its object source and explains the outcome."""
 
 from __future__ import annotations
 
 import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from pytest_deployverify.applicability import NOT_APPLICABLE_PREFIX
-from pytest_deployverify.checks.findings import Finding, Severity, summarize
+from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.kube import capacity, config, network, rbac, rollout
-from pytest_deployverify.checks.kube.catalog import CHECKS, check
+from pytest_deployverify.checks.kube.catalog import check
 from pytest_deployverify.checks.kube.drift import drift_findings
 from pytest_deployverify.checks.kube.env import main_container, secret_value
 from pytest_deployverify.checks.kube.helm import latest_release, release_findings
-from pytest_deployverify.checks.kube.manifests import Manifests, load_manifests, parse_documents
+from pytest_deployverify.checks.kube.manifests import load_manifests, parse_documents
 from pytest_deployverify.checks.kube.network import Resolver
 from pytest_deployverify.checks.kube.objects import (
     CLUSTER_SCOPED_KINDS,
@@ -40,7 +26,6 @@ from pytest_deployverify.checks.kube.objects import (
     map_selector_matches,
     mapping,
     name,
-    namespace,
     pod_from_template,
     pod_spec,
     selector_matches,
@@ -49,32 +34,32 @@ from pytest_deployverify.checks.kube.objects import (
     template_labels,
 )
 from pytest_deployverify.checks.kube.workloads import workload_findings
-from pytest_deployverify.clients.kube_errors import KubeError, KubeNotFound
+from pytest_deployverify.clients.kube_errors import KubeError
 from pytest_deployverify.clients.kube_kinds import resolve_kind
-from pytest_deployverify.expectations.kube import HelmExpectations, KubeExpectations
+from pytest_deployverify.expectations.kube import HelmExpectations
+from pytest_deployverify.kube_checklist.items import (
+    _BODIES,
+    HYGIENE_ITEMS,
+    ITEMS,
+    PREDEPLOY_SKIP,
+    ChecklistError,
+    Item,
+    ItemResult,
+    _NotApplicable,
+    _Record,
+    _Skip,
+)
+from pytest_deployverify.kube_checklist.sources import (
+    LiveSource,
+    ManifestSource,
+    ObjectSource,
+    pinned_resolver,
+)
 from pytest_deployverify.profile import KubernetesConfig, Profile
 
 if TYPE_CHECKING:
     from pytest_deployverify.clients.kube import KubeReader
 
-__all__ = [
-    "ITEMS",
-    "PREDEPLOY_SKIP",
-    "ChecklistError",
-    "Item",
-    "ItemResult",
-    "KubeChecklist",
-    "LiveSource",
-    "ManifestSource",
-    "ObjectSource",
-    "manifests_path",
-    "pinned_resolver",
-]
-
-PREDEPLOY_SKIP = (
-    "live-only check skipped in pre-deploy mode (--manifests or [kubernetes.expect] manifests): "
-    "rendered manifests have no cluster state; it runs against the live cluster after the deploy"
-)
 WORKLOAD_KINDS = {
     "deployment": "Deployment",
     "deploy": "Deployment",
@@ -92,355 +77,6 @@ WRITE_PROBES_FALLBACK = tuple(
     for resource, group in (("deployments", "apps"), ("pods", ""), ("secrets", ""))
 )
 MB = 1_000_000
-
-
-# ---- the items --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Item:
-    """One checklist item: a stable id, the check ids it reports, and where it can run."""
-
-    item_id: str
-    title: str
-    check_ids: tuple[str, ...]
-    section: str = "infra"
-    live_only: bool = False
-    per_workload: bool = True
-
-    @property
-    def severity(self) -> Severity:
-        """The most severe default severity among its checks (the catalog decides)."""
-        order = list(Severity)
-        return min((CHECKS[c].severity for c in self.check_ids), key=order.index)
-
-
-def _item(item_id: str, title: str, checks: str, **where: Any) -> Item:
-    return Item(item_id, title, tuple(checks.split()), **where)
-
-
-ONCE = {"per_workload": False}
-ITEMS: Mapping[str, Item] = {
-    item.item_id: item
-    for item in (
-        _item(
-            "K8S-ROLLOUT",
-            "Rollout settled on the release with healthy pods",
-            "rollout-generation-observed rollout-replicas rollout-progress-deadline "
-            "rollout-image-version rollout-image-digest rollout-timeout pod-not-ready "
-            "pod-pending pod-crash-loop pod-image-pull-error pod-create-error pod-restarts",
-            live_only=True,
-        ),
-        _item(
-            "K8S-RESOURCES",
-            "CPU and memory requests and limits set",
-            "cpu-requests-missing memory-requests-missing cpu-limits-missing memory-limits-missing",
-        ),
-        _item(
-            "K8S-PROBES",
-            "Liveness and readiness probes configured and distinct",
-            "liveness-probe-missing readiness-probe-missing pod-probes-identical",
-        ),
-        _item("K8S-IMAGE-TAG", "Images pinned by version tag or digest", "container-image-tag"),
-        _item("K8S-PULL-POLICY", "imagePullPolicy is Always", "container-image-pull-policy"),
-        _item(
-            "K8S-SECURITY-CONTEXT",
-            "Pods run non-root, unprivileged, read-only, without host access",
-            "run-as-root-allowed privilege-escalation-allowed not-read-only-root-filesystem "
-            "run-as-privileged dangerous-capabilities insecure-capabilities host-network-set "
-            "host-pid-set host-ipc-set host-port-set",
-            section="security",
-        ),
-        _item("K8S-REPLICAS", "Enough replicas for availability", "deployment-missing-replicas"),
-        _item(
-            "K8S-PDB",
-            "PodDisruptionBudget protects the pods and allows drains",
-            "missing-pod-disruption-budget pdb-disruptions-is-zero",
-        ),
-        _item(
-            "K8S-HPA",
-            "HorizontalPodAutoscaler can scale the workload",
-            "missing-hpa hpa-min-availability hpa-max-availability hpa-at-max-replicas "
-            "hpa-missing-metrics",
-        ),
-        _item(
-            "K8S-TOPOLOGY", "Replicas spread across nodes and zones", "topology-spread-constraint"
-        ),
-        _item("K8S-ENV-REQUIRED", "Required environment variables set", "env-var-missing", **ONCE),
-        _item(
-            "K8S-ENV-VALUES",
-            "Environment variables hold production values",
-            "env-var-missing env-var-value env-var-forbidden-value",
-            **ONCE,
-        ),
-        _item(
-            "K8S-SECRET-ENV",
-            "Secrets come from Secrets, not literals or ConfigMaps",
-            "sensitive-container-env-var sensitive-configmap-content",
-            section="security",
-        ),
-        _item(
-            "K8S-CONFIG-REFS",
-            "Referenced ConfigMaps, Secrets and keys exist",
-            "configmap-missing configmap-key-missing secret-missing secret-key-missing",
-        ),
-        _item(
-            "K8S-SECRET-LENGTH",
-            "Secrets are long enough",
-            "secret-too-short secret-missing secret-key-missing",
-            section="security",
-            **ONCE,
-        ),
-        _item(
-            "K8S-SERVICE",
-            "Service selects the pods and has ready endpoints",
-            "service-targets-pod service-no-ready-endpoints service-endpoints-mismatch",
-        ),
-        _item(
-            "K8S-INGRESS",
-            "Ingress serves the public host over TLS with an address",
-            "ingress-host-missing ingress-tls-missing ingress-no-address ingress-targets-service",
-            **ONCE,
-        ),
-        _item(
-            "K8S-NETWORK-POLICY",
-            "NetworkPolicies isolate the pods (default deny)",
-            "pod-networkpolicy networkpolicy-default-deny-missing",
-            section="security",
-        ),
-        _item(
-            "K8S-DNS",
-            "Public host resolves to the load balancer",
-            "dns-resolution-failed dns-record-mismatch",
-            **ONCE,
-        ),
-        _item(
-            "K8S-NAMESPACE",
-            "Namespace exists and is active",
-            "namespace-missing",
-            live_only=True,
-            **ONCE,
-        ),
-        _item(
-            "K8S-SERVICE-ACCOUNT",
-            "Workload service account is not cluster-admin or wildcard",
-            "service-account-cluster-admin service-account-wildcard-role",
-            section="security",
-        ),
-        _item(
-            "K8S-VERIFIER-READ-ONLY",
-            "Verifier credentials are read-only",
-            "verifier-can-mutate verifier-access-unknown",
-            section="security",
-            live_only=True,
-            **ONCE,
-        ),
-        _item(
-            "K8S-STORAGE-CLASS",
-            "Required StorageClasses exist",
-            "storage-class-missing storage-class-default-missing",
-            live_only=True,
-        ),
-        _item(
-            "K8S-NODE-CAPACITY",
-            "Nodes have room for the workload's requests",
-            "insufficient-node-capacity",
-            live_only=True,
-        ),
-        _item(
-            "K8S-IMAGE-SIZE",
-            "Image size within the limit",
-            "image-too-large image-size-unknown",
-            live_only=True,
-        ),
-        _item(
-            "K8S-HELM-RELEASE",
-            "Helm release deployed at the expected chart and app version",
-            "helm-release-missing helm-release-status helm-chart-version helm-app-version",
-            live_only=True,
-            **ONCE,
-        ),
-        _item(
-            "K8S-HELM-DRIFT",
-            "Live objects match the Helm release",
-            "helm-drift helm-drift-missing-object",
-            live_only=True,
-            **ONCE,
-        ),
-    )
-}
-HYGIENE_ITEMS = frozenset(
-    {
-        "K8S-RESOURCES",
-        "K8S-PROBES",
-        "K8S-IMAGE-TAG",
-        "K8S-PULL-POLICY",
-        "K8S-SECURITY-CONTEXT",
-        "K8S-REPLICAS",
-        "K8S-PDB",
-        "K8S-HPA",
-        "K8S-TOPOLOGY",
-    }
-)
-_BODIES = {
-    "K8S-ROLLOUT": "_rollout",
-    "K8S-ENV-REQUIRED": "_required_env",
-    "K8S-ENV-VALUES": "_env_values",
-    "K8S-SECRET-ENV": "_secret_env",
-    "K8S-CONFIG-REFS": "_config_refs",
-    "K8S-SECRET-LENGTH": "_secret_length",
-    "K8S-SERVICE": "_service",
-    "K8S-INGRESS": "_ingress",
-    "K8S-NETWORK-POLICY": "_network_policy",
-    "K8S-DNS": "_dns",
-    "K8S-NAMESPACE": "_namespace",
-    "K8S-SERVICE-ACCOUNT": "_service_account",
-    "K8S-VERIFIER-READ-ONLY": "_verifier",
-    "K8S-STORAGE-CLASS": "_storage_class",
-    "K8S-NODE-CAPACITY": "_node_capacity",
-    "K8S-IMAGE-SIZE": "_image_size",
-    "K8S-HELM-RELEASE": "_helm_release",
-    "K8S-HELM-DRIFT": "_helm_drift",
-}
-
-
-@dataclass(frozen=True)
-class ItemResult:
-    """What one item found. ``passed`` only when nothing was found, skipped or broken."""
-
-    item: Item
-    findings: tuple[Finding, ...] = ()
-    evidence: tuple[dict[str, Any], ...] = ()
-    skipped: str | None = None
-    error: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return not (self.findings or self.skipped or self.error)
-
-    @property
-    def message(self) -> str:
-        """The assertion message: the read error, else one line per finding (object + fix)."""
-        if self.error:
-            return f"{self.item.item_id}: {self.error}"
-        return summarize(self.findings)
-
-    @property
-    def check_ids(self) -> set[str]:
-        return {f.check_id for f in self.findings}
-
-
-class ChecklistError(Exception):
-    """The item cannot be judged (a workload is missing, a manifest or release is unreadable)."""
-
-
-class _Skip(Exception):
-    pass
-
-
-class _NotApplicable(_Skip):
-    """The profile does not ask for this item, or it cannot apply to the workload's kind."""
-
-
-@dataclass
-class _Record:
-    findings: list[Finding] = field(default_factory=list)
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-
-    def observe(self, name: str, value: Any, **extra: Any) -> None:
-        """One evidence entry; keyword names follow ``Evidence.record``."""
-        self.evidence.append({"name": name, "value": value, **extra})
-
-
-# ---- where objects come from ------------------------------------------------------------------
-
-
-class ObjectSource(Protocol):
-    """Objects by kind: a live cluster or a set of rendered manifests."""
-
-    live: bool
-    where: str
-
-    def objects(
-        self, obj_kind: str, obj_namespace: str | None = None, *, fresh: bool = False
-    ) -> list[dict[str, Any]]:
-        """Objects of ``obj_kind`` in ``obj_namespace`` (None: cluster-scoped or everywhere)."""
-        ...
-
-
-class LiveSource:
-    """Reads through the run's ``KubeReader``: each (kind, namespace) list costs one request."""
-
-    live = True
-
-    def __init__(self, reader: KubeReader) -> None:
-        self.reader = reader
-        self.where = f"kubernetes at {reader.endpoint}"
-
-    def objects(
-        self, obj_kind: str, obj_namespace: str | None = None, *, fresh: bool = False
-    ) -> list[dict[str, Any]]:
-        return self.reader.list(obj_kind, obj_namespace, fresh=fresh)
-
-    def namespace_object(self, wanted: str) -> dict[str, Any] | None:
-        try:
-            return self.reader.get("Namespace", None, wanted)
-        except KubeNotFound:
-            return None
-
-
-class ManifestSource:
-    """Rendered manifests loaded once (``helm template`` output, a folder of YAML)."""
-
-    live = False
-
-    def __init__(self, manifests: Manifests, path: Path) -> None:
-        self.manifests = manifests
-        self.where = f"manifests {path}"
-
-    def objects(
-        self, obj_kind: str, obj_namespace: str | None = None, *, fresh: bool = False
-    ) -> list[dict[str, Any]]:
-        return [
-            obj
-            for obj in self.manifests
-            if kind(obj) == obj_kind
-            and (
-                obj_namespace is None
-                or obj_kind in CLUSTER_SCOPED_KINDS
-                or namespace(obj) == obj_namespace
-            )
-        ]
-
-
-def manifests_path(
-    expect: KubeExpectations, cli_value: str | None, *, cwd: Path, rootdir: Path
-) -> Path | None:
-    """The pre-deploy manifests: ``--manifests`` (relative to where pytest runs) wins over the
-    profile's ``manifests`` (relative to the rootdir); None means live mode."""
-    if cli_value:
-        path = Path(cli_value)
-        return path if path.is_absolute() else cwd / path
-    if expect.manifests:
-        path = Path(expect.manifests)
-        return path if path.is_absolute() else rootdir / path
-    return None
-
-
-def pinned_resolver(pins: Mapping[str, Sequence[str]], fallback: Resolver) -> Resolver:
-    """A ``getaddrinfo``-style resolver answering pinned hosts itself (like curl --resolve)."""
-    lowered = {host.lower().rstrip("."): tuple(addresses) for host, addresses in pins.items()}
-
-    def resolve(host: str, port: None) -> Sequence[tuple[Any, Any, Any, Any, Any]]:
-        pinned = lowered.get(host.lower().rstrip("."))
-        if pinned is None:
-            return fallback(host, port)
-        return [
-            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, 0))
-            for a in pinned
-        ]
-
-    return resolve
 
 
 # ---- the checklist ----------------------------------------------------------------------------
