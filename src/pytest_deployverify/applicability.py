@@ -15,6 +15,7 @@ NOT_APPLICABLE_PREFIX = "not applicable: "
 
 def not_applicable(reason: str) -> NoReturn:
     """Skip the calling check as not applicable to this environment, saying why."""
+    __tracebackhide__ = True  # report the check's own line, not this helper's
     pytest.skip(NOT_APPLICABLE_PREFIX + reason)
 
 

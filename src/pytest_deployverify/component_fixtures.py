@@ -52,6 +52,7 @@ def component_registry(config: pytest.Config, profile: Profile) -> ComponentRegi
 
 def use_component(registry: ComponentRegistry, name: str) -> Any:
     """``registry.get(name)``, turning its errors into a skip or a failure without traceback."""
+    __tracebackhide__ = True
     from .components import ComponentUnavailable, NotConfigured
 
     try:
