@@ -10,72 +10,15 @@ The fixtures repeat those of ``test_infra_kubernetes.py`` so either file runs al
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from checklist_support import conclude_item as conclude
 
-from pytest_deployverify.applicability import not_applicable
-
-pytest.importorskip(
-    "yaml", reason="the Kubernetes checks need: pip install 'pytest-deployverify[kubernetes]'"
-)
-
-from pytest_deployverify.checks.kube.manifests import ManifestError
-from pytest_deployverify.context import get_context
 from pytest_deployverify.evidence import Evidence
-from pytest_deployverify.kube_checklist import ItemResult, KubeChecklist, manifests_path
-from pytest_deployverify.profile import Profile
 
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per workload of the profile (known at collection time)."""
-    if "workload" not in metafunc.fixturenames:
-        return
-    context = get_context(metafunc.config)
-    section = context.profile.kubernetes if context and context.profile else None
-    names = list(section.workloads) if section else []
-    # No workloads: one parameter that skips with the reason instead of vanishing silently.
-    metafunc.parametrize("workload", names or [""], ids=names or ["no-workloads"], indirect=True)
-
-
-@pytest.fixture(scope="module")
-def k8s(request: pytest.FixtureRequest, profile: Profile) -> KubeChecklist:
-    """The checklist over the live cluster, or over rendered manifests in pre-deploy mode."""
-    if profile.kubernetes is None:
-        not_applicable(f"kubernetes is not configured for environment {profile.name}")
-    path = manifests_path(
-        profile.kubernetes.expect,
-        request.config.getoption("deployverify_manifests", None),
-        cwd=Path.cwd(),
-        rootdir=request.config.rootpath,
-    )
-    if path is not None:
-        try:
-            return KubeChecklist.from_manifests(path, profile)
-        except ManifestError as exc:
-            pytest.fail(f"pre-deploy manifests: {exc}", pytrace=False)
-    reader = request.getfixturevalue("kube")  # only now: pre-deploy mode needs no cluster
-    return KubeChecklist.live(reader, profile)
-
-
-@pytest.fixture
-def workload(request: pytest.FixtureRequest) -> str:
-    name: str = request.param
-    if not name:
-        not_applicable("no workloads to check: list them in [kubernetes] workloads")
-    return name
-
-
-def conclude(result: ItemResult, evidence: Evidence) -> None:
-    """Record what the item observed, then pass, skip with its reason, or fail with its message."""
-    __tracebackhide__ = True  # the report points at the test and shows the message
-    for entry in result.evidence:
-        evidence.record(**entry)
-    if result.skipped:
-        pytest.skip(result.skipped)
-    passed = result.passed  # a plain bool keeps the report to the message
-    assert passed, result.message
-
+if TYPE_CHECKING:
+    from pytest_deployverify.kube_checklist import KubeChecklist
 
 # ---- workload security ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
+from checklist_support import conclude_outcome as conclude
 
 from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks.findings import summarize
@@ -29,24 +30,6 @@ from pytest_deployverify.clients.prom import tls_verify
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
 from pytest_deployverify.profile import HttpConfig, Profile
-
-
-def conclude(outcome: Outcome) -> None:
-    if outcome.skipped:
-        pytest.skip(outcome.skipped)
-    assert not outcome.findings, summarize(outcome.findings)
-
-
-@pytest.fixture(scope="module")
-def http(profile: Profile) -> HttpConfig:
-    if profile.http is None:
-        not_applicable(f"http is not configured for environment {profile.name}")
-    return profile.http
-
-
-@pytest.fixture(scope="module")
-def expect(http: HttpConfig) -> HttpExpectations:
-    return http.expect
 
 
 @pytest.fixture(scope="module")

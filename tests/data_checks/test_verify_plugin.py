@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-import pytest_deployverify.plugin as plugin_module
 from sandbox.certs import make_certs
 from sandbox.observability_stubs import GrafanaStub, JaegerStub, LokiStub
 from sandbox.servers.alertmanager import start_alertmanager
@@ -233,9 +232,6 @@ def project(
 
 def run(project: pytest.Pytester, env: str) -> pytest.RunResult:
     args = ["--env", env, "--env-dir", "envs", "-rsfE", "-p", "no:cacheprovider", *CHECKLISTS]
-    if not hasattr(plugin_module, "redis_client"):
-        # Until plugin.py exposes the component fixtures, load them as a plugin of their own.
-        args = ["-p", "pytest_deployverify.component_fixtures", *args]
     return project.runpytest_subprocess(*args)
 
 

@@ -28,6 +28,7 @@ from sandbox.kube import KubeEmulator, decode_release, release_secret
 
 REPO = Path(__file__).resolve().parents[2]
 VERIFY_FILES = ("test_infra_kubernetes.py", "test_security_kubernetes.py")
+VERIFY_SUPPORT = ("conftest.py", "checklist_support.py")
 NS = "api-gateway"
 APP = "api-gateway"
 RELEASE_SECRET = "sh.helm.release.v1.api-gateway.v3"
@@ -231,10 +232,11 @@ def find(objects: list[dict[str, Any]], obj_kind: str, name: str) -> dict[str, A
 
 
 def copy_verify_files(pytester: pytest.Pytester) -> Path:
-    """The project's verify/ Kubernetes files, copied unchanged into the pytester folder."""
+    """The project's verify/ Kubernetes files (with the conftest and helpers they rely on), copied
+    unchanged into the pytester folder."""
     folder = pytester.path / "verify"
     folder.mkdir(exist_ok=True)
-    for file in VERIFY_FILES:
+    for file in (*VERIFY_FILES, *VERIFY_SUPPORT):
         shutil.copy(REPO / "verify" / file, folder / file)
     return folder
 

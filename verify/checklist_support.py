@@ -1,0 +1,33 @@
+"""Turning a check's result into a test outcome, shared by the checklist files."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pytest_deployverify.checks.findings import summarize
+
+if TYPE_CHECKING:
+    from pytest_deployverify.checks.http.common import Outcome
+    from pytest_deployverify.evidence import Evidence
+    from pytest_deployverify.kube_checklist import ItemResult
+
+
+def conclude_item(result: ItemResult, evidence: Evidence) -> None:
+    """Record what a Kubernetes item observed, then pass, skip with its reason, or fail."""
+    __tracebackhide__ = True  # the report points at the test and shows the message
+    for entry in result.evidence:
+        evidence.record(**entry)
+    if result.skipped:
+        pytest.skip(result.skipped)
+    passed = result.passed  # a plain bool keeps the report to the message
+    assert passed, result.message
+
+
+def conclude_outcome(outcome: Outcome) -> None:
+    """Skip with the check's reason, or fail listing its findings."""
+    __tracebackhide__ = True
+    if outcome.skipped:
+        pytest.skip(outcome.skipped)
+    assert not outcome.findings, summarize(outcome.findings)
