@@ -159,6 +159,9 @@ class SignoffRecorder:
         )
 
     def write_outputs(self, signoff: Signoff) -> None:
+        summary = os.environ.get(STEP_SUMMARY_VARIABLE)
+        if not self.paths and not summary:
+            return
         # Imported here: a run that writes no sign-off file does not pay for the renderers.
         from .signoff import integrity, render_json, render_markdown
         from .signoff.files import write_atomic
@@ -178,7 +181,6 @@ class SignoffRecorder:
                 self.write_errors.append(f"could not write the sign-off {path}: {exc}")
             else:
                 self.written.append(path)
-        summary = os.environ.get(STEP_SUMMARY_VARIABLE)
         if summary:
             markdown = markdown or redactor.redact(render_markdown.render(signoff))
             try:
