@@ -20,6 +20,7 @@ import pytest
 from . import __version__
 from .context import get_context
 from .markers import item_metadata
+from .profile import COMPONENTS
 from .signoff import integrity
 from .signoff.checklist import render_checklist
 from .signoff.collect import one_line_reason
@@ -85,6 +86,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     checklist.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST ARGS")
     checklist.set_defaults(handler=_checklist)
+    profile = commands.add_parser("profile", help="check environment profiles, list their keys")
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True)
+    check = profile_commands.add_parser(
+        "check",
+        help="load and validate a profile as a run would (variables from the environment)",
+    )
+    check.add_argument("name", metavar="NAME")
+    check.add_argument("--env-dir", type=Path, default=Path("verify/environments"), metavar="DIR")
+    check.set_defaults(handler=_profile_check)
+    reference = profile_commands.add_parser("reference", help="print every profile key as Markdown")
+    reference.set_defaults(handler=_profile_reference)
     return parser
 
 
@@ -107,6 +119,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, with enough to report it
         print(f"{PROG}: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+
+
+# profile check / reference ----------------------------------------------------------------------
+
+
+def _profile_check(args: argparse.Namespace) -> int:
+    from .profile_loader import ProfileError, load_profile
+
+    try:
+        loaded = load_profile(args.name, args.env_dir, os.environ, display_root=Path.cwd())
+    except ProfileError as exc:
+        raise CommandError(str(exc), EXIT_FAILED) from None
+    profile = loaded.profile
+    configured = [name for name in COMPONENTS if profile.component(name) is not None]
+    print(f"OK: {loaded.path}: environment {profile.name!r}")
+    print(
+        f"  protected: {'yes' if profile.protected else 'no'}; version: {profile.version or '(not set)'}"
+    )
+    print(f"  components: {', '.join(configured) or 'none'}")
+    print(
+        f"  services: {len(profile.services)}; gates: {len(profile.gates)}; manual items: "
+        f"{len(profile.manual)}; waivers: {len(profile.waivers)}; roles: {', '.join(profile.roles)}"
+    )
+    if loaded.variables:
+        print(f"  variables read: {', '.join(loaded.variables)}")
+    return 0
+
+
+def _profile_reference(args: argparse.Namespace) -> int:
+    from .profile_reference import render_reference
+
+    print(render_reference(), end="")
+    return 0
 
 
 # signoff verify -------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ class _LazyNames(collections.abc.Mapping[str, Any]):
         return len(self._table)
 
 
-def _field_hint(cls: type, name: str) -> Any:
+def field_hint(cls: type, name: str) -> Any:
     """The evaluated annotation of one field; others stay unevaluated until data uses them."""
     key = (cls, name)
     if key not in _HINTS:
@@ -130,7 +130,7 @@ def _dataclass(cls: Any, data: Any, loc: Loc, errors: list[FieldError]) -> Any:
     before = len(errors)
     for name, field in fields.items():
         if name in data:
-            values[name] = _convert(data[name], _field_hint(cls, name), (*loc, name), errors)
+            values[name] = _convert(data[name], field_hint(cls, name), (*loc, name), errors)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
             errors.append(FieldError((*loc, name), "required key is missing"))
     if len(errors) != before:
