@@ -13,7 +13,7 @@ import pytest
 from . import fixtures as _fixtures
 from .context import RUN_CONTEXT, RunContext, get_context
 from .evidence import Evidence
-from .markers import ITEM_META, MARKER_HELP, cached_metadata, item_metadata
+from .markers import ITEM_META, MARKER_HELP, cached_metadata
 from .options import parse_approval, parse_attestation, parse_signoff_path
 from .profile_loader import LoadedProfile, ProfileError, load_profile
 from .reporting import redact_report
@@ -293,8 +293,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     guard = bool(context and context.protected and not context.allow_destructive)
     destructive: list[pytest.Item] = []
     for item in items:
-        meta = item_metadata(item, default)
-        item.stash[ITEM_META] = meta
+        meta = cached_metadata(item, default)
         if meta["destructive"]:
             destructive.append(item)
         if guard and meta["destructive"] and context is not None and profile is not None:

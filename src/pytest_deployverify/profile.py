@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from .checks.findings import Severity
 from .fieldtypes import Count, Fraction, HttpUrl, PositiveFloat, PostgresDsn, RedisUrl, Seconds
@@ -249,17 +249,7 @@ ComponentName = Literal[
     "tracing",
     "logs",
 ]
-COMPONENTS: tuple[ComponentName, ...] = (
-    "kubernetes",
-    "redis",
-    "prometheus",
-    "alertmanager",
-    "http",
-    "postgres",
-    "grafana",
-    "tracing",
-    "logs",
-)
+COMPONENTS: tuple[ComponentName, ...] = get_args(ComponentName)
 
 
 def _walk_secrets(value: object) -> Iterator[Secret]:

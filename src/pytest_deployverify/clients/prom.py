@@ -12,7 +12,7 @@ import datetime as dt
 import ssl
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import yaml
@@ -59,6 +59,17 @@ class _JsonApi:
     """Shared plumbing: one httpx client, masked endpoint in every message."""
 
     component = "http"
+
+    @classmethod
+    def from_config(cls, config: PrometheusConfig | AlertmanagerConfig) -> Self:
+        """Built from a profile section (both sections share url, timeout, token and CA)."""
+        return cls(
+            config.url.get(),
+            display=config.url.display,
+            timeout=config.timeout,
+            bearer_token=config.bearer_token.get() if config.bearer_token else None,
+            ca_file=config.ca_file,
+        )
 
     def __init__(
         self,
@@ -145,16 +156,6 @@ class PromApi(_JsonApi):
         self._ca_file: str | None = kwargs.get("ca_file")
         self._connect: Any = None
         self._connect_lock = threading.Lock()
-
-    @classmethod
-    def from_config(cls, config: PrometheusConfig) -> PromApi:
-        return cls(
-            config.url.get(),
-            display=config.url.display,
-            timeout=config.timeout,
-            bearer_token=config.bearer_token.get() if config.bearer_token else None,
-            ca_file=config.ca_file,
-        )
 
     def _data(self, path: str, params: Params | None = None) -> Any:
         doc = self._json(path, params)
@@ -260,16 +261,6 @@ class AlertmanagerApi(_JsonApi):
     """Alertmanager API v2 as plain data."""
 
     component = "alertmanager"
-
-    @classmethod
-    def from_config(cls, config: AlertmanagerConfig) -> AlertmanagerApi:
-        return cls(
-            config.url.get(),
-            display=config.url.display,
-            timeout=config.timeout,
-            bearer_token=config.bearer_token.get() if config.bearer_token else None,
-            ca_file=config.ca_file,
-        )
 
     def status(self) -> dict[str, Any]:
         """``/api/v2/status``: cluster, versionInfo, config.original (YAML), uptime."""
