@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_deployverify.clients.redis import build_redis
-from pytest_deployverify.components import ComponentRegistry, ComponentUnavailable
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.catalog import builtin_components, profile_from_dict
+from pytest_deployverify.components.redis import build_redis
+from pytest_deployverify.components.registry import ComponentRegistry, ComponentUnavailable
 from tests.clients.blackhole import BlackHole
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with BlackHole() as hole:
-        profile = Profile.from_dict(
+        profile = profile_from_dict(
             {
                 "name": "bench",
                 "redis": {"url": f"redis://127.0.0.1:{hole.port}/0", "timeout": args.timeout},
@@ -42,7 +42,7 @@ def main() -> None:
             f"{args.checks} checks, black-holed Redis at {hole.address}, timeout {args.timeout} s"
         )
 
-        registry = ComponentRegistry(profile)
+        registry = ComponentRegistry(profile, builtin_components())
         started = time.perf_counter()
         messages = set()
         for _ in range(args.checks):

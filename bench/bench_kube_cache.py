@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytest_deployverify.clients.kube import KubeReader
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.catalog import profile_from_dict
+from pytest_deployverify.components.kubernetes.reader import KubeReader
 from sandbox.kube import KubeEmulator, make_pods
 
 NAMESPACE = "bench"
@@ -24,7 +24,7 @@ SELECTORS = (None, None, "app=bench-app", "tier=web", "tier!=web", "app in (benc
 
 
 def reader_for(kubeconfig: Path, page_size: int) -> KubeReader:
-    profile = Profile.from_dict(
+    profile = profile_from_dict(
         {
             "name": "bench",
             "kubernetes": {

@@ -32,8 +32,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pytest_deployverify.clients.kube import build_kube_reader  # noqa: E402
-from pytest_deployverify.kube_checklist import KubeChecklist  # noqa: E402
+from pytest_deployverify.checklist.kubernetes import KubeChecklist  # noqa: E402
+from pytest_deployverify.components.kubernetes.reader import build_kube_reader  # noqa: E402
 from sandbox.kube import KubeEmulator, make_pods, server  # noqa: E402
 from tests.kube_checklist.cluster import (  # noqa: E402
     APP,

@@ -9,9 +9,9 @@ import pytest
 from pytest_deployverify.checks.findings import summarize
 
 if TYPE_CHECKING:
+    from pytest_deployverify.checklist.kubernetes import ItemResult
     from pytest_deployverify.checks.http.common import Outcome
     from pytest_deployverify.evidence import Evidence
-    from pytest_deployverify.kube_checklist import ItemResult
 
 
 def conclude_item(result: ItemResult, evidence: Evidence) -> None:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.applicability import not_applicable
-from pytest_deployverify.context import get_context
-from pytest_deployverify.profile import HttpConfig, Profile
+from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.pytest_plugin.applicability import not_applicable
+from pytest_deployverify.pytest_plugin.context import get_context
 
 if TYPE_CHECKING:
+    from pytest_deployverify.checklist.kubernetes import KubeChecklist
     from pytest_deployverify.expectations.gateway import HttpExpectations
-    from pytest_deployverify.kube_checklist import KubeChecklist
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -37,8 +37,8 @@ def k8s(request: pytest.FixtureRequest, profile: Profile) -> KubeChecklist:
     pytest.importorskip(
         "yaml", reason="the Kubernetes checks need: pip install 'pytest-deployverify[kubernetes]'"
     )
+    from pytest_deployverify.checklist.kubernetes import KubeChecklist, manifests_path
     from pytest_deployverify.checks.kube.manifests import ManifestError
-    from pytest_deployverify.kube_checklist import KubeChecklist, manifests_path
 
     path = manifests_path(
         profile.kubernetes.expect,

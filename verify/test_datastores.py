@@ -11,16 +11,16 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks import postgres_checks as pg
 from pytest_deployverify.checks import redis_checks as rc
 from pytest_deployverify.checks.findings import Finding, summarize
 from pytest_deployverify.checks.prometheus_checks import target_findings, target_summary
-from pytest_deployverify.clients.errors import ComponentUnavailable
+from pytest_deployverify.components.errors import ComponentUnavailable
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.postgres import PostgresExpectations
 from pytest_deployverify.expectations.redis import RedisExpectations
-from pytest_deployverify.profile import PostgresConfig, Profile, RedisConfig
+from pytest_deployverify.profile.model import PostgresConfig, Profile, RedisConfig
+from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 
 def conclude(findings: list[Finding]) -> None:

@@ -4,7 +4,7 @@ capacity and the Helm release, for every workload in ``[kubernetes] workloads``.
 Live by default (the read-only ``kube`` reader); with ``--manifests PATH`` (or
 ``[kubernetes.expect] manifests``) the spec-level items judge the rendered manifests before
 anything is applied and the live-only items are skipped with the reason. The work is in
-``pytest_deployverify.kube_checklist``; each test names its item and records the evidence.
+``pytest_deployverify.checklist.kubernetes``; each test names its item and records the evidence.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from checklist_support import conclude_item as conclude
 from pytest_deployverify.evidence import Evidence
 
 if TYPE_CHECKING:
-    from pytest_deployverify.kube_checklist import KubeChecklist
+    from pytest_deployverify.checklist.kubernetes import KubeChecklist
 
 # ---- rollout and workload hygiene ---------------------------------------------------------------
 

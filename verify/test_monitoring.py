@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks import observability as obs
 from pytest_deployverify.checks.alertmanager_checks import (
     cluster_summary,
@@ -30,9 +29,8 @@ from pytest_deployverify.checks.prometheus_checks import (
     target_findings,
     target_summary,
 )
-from pytest_deployverify.clients.errors import ComponentUnavailable
-from pytest_deployverify.clients.prom import ApiError
-from pytest_deployverify.context import get_context
+from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.prometheus import ApiError
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
@@ -41,7 +39,9 @@ from pytest_deployverify.expectations.monitoring import (
     PrometheusExpectations,
     TracingConfig,
 )
-from pytest_deployverify.profile import Profile, PrometheusConfig
+from pytest_deployverify.profile.model import Profile, PrometheusConfig
+from pytest_deployverify.pytest_plugin.applicability import not_applicable
+from pytest_deployverify.pytest_plugin.context import get_context
 
 
 def conclude(findings: list[Finding]) -> None:

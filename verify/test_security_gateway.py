@@ -14,11 +14,11 @@ import httpx
 import pytest
 from checklist_support import conclude_outcome as conclude
 
-from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks.http import auth, catalog, headers, openapi, tenants, tls
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
-from pytest_deployverify.profile import HttpConfig, Profile
+from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 pytestmark = pytest.mark.security
 

@@ -4,7 +4,7 @@ network isolation, and RBAC (the workload's service account and the verifier's o
 Live by default (the read-only ``kube`` reader); with ``--manifests PATH`` (or
 ``[kubernetes.expect] manifests``) the spec-level items judge the rendered manifests before
 anything is applied and the live-only items are skipped with the reason. The work is in
-``pytest_deployverify.kube_checklist``; each test names its item and records the evidence.
+``pytest_deployverify.checklist.kubernetes``; each test names its item and records the evidence.
 The fixtures repeat those of ``test_infra_kubernetes.py`` so either file runs alone.
 """
 
@@ -18,7 +18,7 @@ from checklist_support import conclude_item as conclude
 from pytest_deployverify.evidence import Evidence
 
 if TYPE_CHECKING:
-    from pytest_deployverify.kube_checklist import KubeChecklist
+    from pytest_deployverify.checklist.kubernetes import KubeChecklist
 
 # ---- workload security ----------------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ import httpx
 import pytest
 from checklist_support import conclude_outcome as conclude
 
-from pytest_deployverify.applicability import not_applicable
 from pytest_deployverify.checks.findings import summarize
 from pytest_deployverify.checks.http import (
     auth,
@@ -26,10 +25,11 @@ from pytest_deployverify.checks.http import (
     smoke,
 )
 from pytest_deployverify.checks.http.common import Outcome
-from pytest_deployverify.clients.prom import tls_verify
+from pytest_deployverify.components.prometheus import tls_verify
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
-from pytest_deployverify.profile import HttpConfig, Profile
+from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 
 @pytest.fixture(scope="module")

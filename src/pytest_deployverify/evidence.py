@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from .secrets import Secret
+from pytest_deployverify.profile.secrets import Secret
 
 MAX_TEXT = 2000
 MAX_ITEMS = 50

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.catalog import profile_from_dict
+from pytest_deployverify.profile.model import Profile
 from sandbox.certs import CertFiles, make_certs
 from sandbox.kube import KubeEmulator, make_pods
 from sandbox.servers.alertmanager import AlertmanagerServer, start_alertmanager
@@ -31,7 +32,7 @@ CACHE_PODS = 25
 
 def make_profile(**sections: Any) -> Profile:
     """A validated profile named ``clients-test`` with the given component sections."""
-    return Profile.from_dict({"name": "clients-test", **sections})
+    return profile_from_dict({"name": "clients-test", **sections})
 
 
 @pytest.fixture(scope="session")

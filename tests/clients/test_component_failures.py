@@ -4,6 +4,7 @@ failure is remembered (the next use fails at once, without another connection at
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,13 +14,10 @@ import psycopg
 import pytest
 import redis
 
-from pytest_deployverify.clients.kube import KubeReader
-from pytest_deployverify.clients.prom import AlertmanagerApi, PromApi
-from pytest_deployverify.components import (
-    ComponentRegistry,
-    ComponentUnavailable,
-    default_factories,
-)
+from pytest_deployverify.components.catalog import builtin_components
+from pytest_deployverify.components.kubernetes.reader import KubeReader
+from pytest_deployverify.components.prometheus import AlertmanagerApi, PromApi
+from pytest_deployverify.components.registry import ComponentRegistry, ComponentUnavailable
 from sandbox.certs import CertFiles
 from sandbox.kube import KubeEmulator, kubeconfig_document, write_kubeconfig
 from sandbox.servers.alertmanager import AlertmanagerServer
@@ -45,16 +43,20 @@ HOLE = "127.0.0.1:{port}"
 
 
 class Counted:
-    """Default factories that count how often each one ran."""
+    """The built-in components, with a connect that counts how often each one ran."""
 
     def __init__(self) -> None:
         self.calls: dict[str, int] = {}
-        self.factories = {name: self._wrap(name, f) for name, f in default_factories().items()}
+        self.components = [
+            dataclasses.replace(c, connect=self._wrap(c.name, c.connect))
+            for c in builtin_components()
+            if c.connect is not None
+        ]
 
-    def _wrap(self, name: str, factory: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        def counted(section: Any) -> Any:
+    def _wrap(self, name: str, connect: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+        def counted(section: Any, profile: Any) -> Any:
             self.calls[name] = self.calls.get(name, 0) + 1
-            return factory(section)
+            return connect(section, profile)
 
         return counted
 
@@ -69,7 +71,7 @@ def registries(counted: Counted) -> Iterator[Callable[..., ComponentRegistry]]:
     made: list[ComponentRegistry] = []
 
     def make(**sections: Any) -> ComponentRegistry:
-        registry = ComponentRegistry(make_profile(**sections), counted.factories)
+        registry = ComponentRegistry(make_profile(**sections), counted.components)
         made.append(registry)
         return registry
 

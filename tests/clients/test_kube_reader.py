@@ -8,14 +8,14 @@ from pathlib import Path
 import kubernetes.client as k8s
 import pytest
 
-from pytest_deployverify.clients.kube import (
+from pytest_deployverify.components.kubernetes.guard import check_read_only
+from pytest_deployverify.components.kubernetes.kinds import KINDS, resolve_kind
+from pytest_deployverify.components.kubernetes.reader import (
     KubeForbidden,
     KubeNotFound,
     KubeReader,
     ReadOnlyViolation,
 )
-from pytest_deployverify.clients.kube_guard import check_read_only
-from pytest_deployverify.clients.kube_kinds import KINDS, resolve_kind
 from sandbox.kube import KubeEmulator
 from tests.clients import servers
 from tests.clients.servers import CACHE_NAMESPACE, CACHE_PODS, make_profile

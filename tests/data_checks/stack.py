@@ -22,9 +22,9 @@ import pytest
 import redis
 import yaml
 
-from pytest_deployverify.clients.redis import no_retry
-from pytest_deployverify.profile import PostgresConfig, RedisConfig
-from pytest_deployverify.schema import build
+from pytest_deployverify.components.redis import no_retry
+from pytest_deployverify.profile.model import PostgresConfig, RedisConfig
+from pytest_deployverify.profile.schema import build
 from sandbox.ports import LOOPBACK, free_port
 from sandbox.procs import ManagedProcess
 from sandbox.servers.http_probe import get_json

@@ -32,7 +32,7 @@ from pytest_deployverify.expectations.monitoring import (
     parse_duration,
 )
 from pytest_deployverify.expectations.redis import RedisExpectations
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.schema import build
 
 NOW = 1_800_000_000.0
 

@@ -22,10 +22,10 @@ from pytest_deployverify.checks.redis_checks import (
     read_snapshot,
     sentinel_findings,
 )
-from pytest_deployverify.clients.errors import ComponentUnavailable
-from pytest_deployverify.clients.postgres import build_postgres
-from pytest_deployverify.clients.prom import AlertmanagerApi, ApiError, PromApi
-from pytest_deployverify.clients.redis import no_retry
+from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.postgres import build_postgres
+from pytest_deployverify.components.prometheus import AlertmanagerApi, ApiError, PromApi
+from pytest_deployverify.components.redis import no_retry
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
     LogsConfig,
@@ -33,7 +33,7 @@ from pytest_deployverify.expectations.monitoring import (
     TracingConfig,
 )
 from pytest_deployverify.expectations.redis import RedisSentinelExpectations
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.schema import build
 from sandbox.servers.postgres import start_postgres
 from sandbox.servers.prometheus import start_prometheus
 from sandbox.servers.redis import start_redis

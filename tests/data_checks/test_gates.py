@@ -19,7 +19,7 @@ from pytest_deployverify.checks.gates import (
     resolve_gate,
     run_gate,
 )
-from pytest_deployverify.clients.prom import PromApi
+from pytest_deployverify.components.prometheus import PromApi
 from pytest_deployverify.expectations.monitoring import (
     Aggregation,
     Condition,
@@ -27,8 +27,8 @@ from pytest_deployverify.expectations.monitoring import (
     MetricGate,
     NoDataPolicy,
 )
-from pytest_deployverify.profile import Slo
-from pytest_deployverify.schema import SchemaError, build
+from pytest_deployverify.profile.model import Slo
+from pytest_deployverify.profile.schema import SchemaError, build
 from sandbox.servers.prometheus import start_prometheus
 
 from .stack import JOB, FakeClock, History, gate_history

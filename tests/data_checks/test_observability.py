@@ -29,9 +29,9 @@ from pytest_deployverify.checks.observability import (
     trace_findings,
     tracing_api,
 )
-from pytest_deployverify.clients.errors import ComponentUnavailable
+from pytest_deployverify.components.errors import ComponentUnavailable
 from pytest_deployverify.expectations.monitoring import GrafanaConfig, LogsConfig, TracingConfig
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.schema import build
 from sandbox.observability_stubs import (
     GrafanaStub,
     JaegerStub,

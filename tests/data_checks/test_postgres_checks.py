@@ -29,9 +29,9 @@ from pytest_deployverify.checks.postgres_checks import (
     target_database,
     version_findings,
 )
-from pytest_deployverify.clients.postgres import build_postgres
+from pytest_deployverify.components.postgres import build_postgres
 from pytest_deployverify.expectations.postgres import PostgresExpectations, RoleAttribute
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.schema import build
 from sandbox.servers.postgres import SAMPLE_TABLE, PostgresServer, start_postgres
 
 from .stack import postgres_config, wait_for

@@ -31,7 +31,7 @@ from pytest_deployverify.checks.prometheus_checks import (
     rule_findings,
     target_findings,
 )
-from pytest_deployverify.clients.prom import AlertmanagerApi, PromApi
+from pytest_deployverify.components.prometheus import AlertmanagerApi, PromApi
 from sandbox.servers.alertmanager import AlertmanagerServer, start_alertmanager
 from sandbox.servers.prometheus import PrometheusServer, start_prometheus
 

@@ -28,7 +28,7 @@ from pytest_deployverify.checks.redis_checks import (
     snapshot_summary,
     tls_findings,
 )
-from pytest_deployverify.clients.redis import build_redis
+from pytest_deployverify.components.redis import build_redis
 from pytest_deployverify.expectations.monitoring import NoDataPolicy
 from pytest_deployverify.expectations.redis import (
     Persistence,
@@ -36,8 +36,8 @@ from pytest_deployverify.expectations.redis import (
     RedisSentinelExpectations,
     ReplicationRole,
 )
-from pytest_deployverify.profile import RedisConfig
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.model import RedisConfig
+from pytest_deployverify.profile.schema import build
 from sandbox.certs import CertFiles, make_certs
 from sandbox.servers.redis import RedisServer, start_redis
 

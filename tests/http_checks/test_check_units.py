@@ -26,9 +26,9 @@ from pytest_deployverify.checks.http import (
 )
 from pytest_deployverify.checks.http.common import Route, fill_path, lookup
 from pytest_deployverify.checks.http.tls import CertificateInfo, default_http_url, expiry
+from pytest_deployverify.components.catalog import profile_from_dict
 from pytest_deployverify.expectations.gateway import HttpExpectations, TlsVersion
-from pytest_deployverify.profile import Profile
-from pytest_deployverify.schema import SchemaError
+from pytest_deployverify.profile.schema import SchemaError
 from tests.http_checks.stack import to_toml
 
 KEY = "k" * 48
@@ -326,7 +326,7 @@ def test_expiry_reports_the_date() -> None:
 
 def build(expect: dict[str, Any]) -> HttpExpectations:
     data = {"name": "t", "http": {"base_url": "https://api.test", "expect": expect}}
-    profile = Profile.from_dict(data)
+    profile = profile_from_dict(data)
     assert profile.http is not None
     return profile.http.expect
 

@@ -22,11 +22,11 @@ from pytest_deployverify.checks.http import (
     smoke,
 )
 from pytest_deployverify.checks.http import tls as tls_checks
-from pytest_deployverify.clients.http import http_client
-from pytest_deployverify.clients.prom import tls_verify
+from pytest_deployverify.components.http import http_client
+from pytest_deployverify.components.prometheus import tls_verify
 from pytest_deployverify.expectations.gateway import Credentials, HttpExpectations
-from pytest_deployverify.profile import HttpConfig, Profile
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.profile.schema import build
 from sandbox.certs import CertFiles
 from sandbox.gateway import DEFAULT_SERVICES, start_downstream
 from sandbox.gateway.downstream import DownstreamProcess

@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.catalog import profile_from_dict
+from pytest_deployverify.profile.model import Profile
 from sandbox.kube import KubeEmulator, decode_release, release_secret
 
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +77,7 @@ def profile_text(kubeconfig: Path | str, expect: str = SANDBOX_EXPECT, *, extra:
 def profile_from(text: str, name: str = "k8s") -> Profile:
     import tomllib
 
-    return Profile.from_dict({"name": name, **tomllib.loads(text)})
+    return profile_from_dict({"name": name, **tomllib.loads(text)})
 
 
 # ---- the cluster ----------------------------------------------------------------------------------

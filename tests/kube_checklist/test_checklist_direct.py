@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from pytest_deployverify.clients.kube import KubeReader, build_kube_reader
-from pytest_deployverify.kube_checklist import (
+from pytest_deployverify.checklist.kubernetes import (
     ITEMS,
     PREDEPLOY_SKIP,
     ItemResult,
     KubeChecklist,
     pinned_resolver,
 )
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.kubernetes.reader import KubeReader, build_kube_reader
+from pytest_deployverify.profile.model import Profile
 from tests.kube_checklist.cluster import (
     APP,
     NS,

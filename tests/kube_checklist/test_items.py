@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pytest_deployverify.checklist.kubernetes import ITEMS, KubeChecklist, manifests_path
 from pytest_deployverify.checks.findings import Severity
 from pytest_deployverify.checks.kube.catalog import CHECKS
 from pytest_deployverify.expectations.kube import KubeExpectations
-from pytest_deployverify.kube_checklist import ITEMS, KubeChecklist, manifests_path
-from pytest_deployverify.schema import build
+from pytest_deployverify.profile.schema import build
 from tests.kube_checklist.cluster import REPO, VERIFY_FILES, profile_from, profile_text
 
 
@@ -87,7 +87,7 @@ def test_the_expect_table_validates_and_names_mistakes() -> None:
     assert expect.helm is not None
     assert expect.helm.chart_version == "0.9.3"
     assert expect.rollout.timeout == 0
-    from pytest_deployverify.schema import SchemaError
+    from pytest_deployverify.profile.schema import SchemaError
 
     with pytest.raises(
         SchemaError,

@@ -11,8 +11,6 @@ import pytest
 
 # Imported here so in-process runs reuse them: pytester drops modules first imported inside a run,
 # and re-importing the kubernetes client costs seconds per run.
-import pytest_deployverify.clients.kube
-import pytest_deployverify.kube_checklist  # noqa: F401
 from tests.kube_checklist.cluster import (
     Cluster,
     cluster,

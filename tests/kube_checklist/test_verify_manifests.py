@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-import pytest_deployverify.kube_checklist  # noqa: F401 - kept across in-process runs
-from pytest_deployverify.kube_checklist import ITEMS, PREDEPLOY_SKIP
+import pytest_deployverify.checklist.kubernetes  # noqa: F401 - kept across in-process runs
+from pytest_deployverify.checklist.kubernetes import ITEMS, PREDEPLOY_SKIP
 from tests.kube_checklist.cluster import (
     Cluster,
     cluster,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pytest_deployverify.cli import main
-from pytest_deployverify.profile_loader import load_profile
-from pytest_deployverify.profile_reference import render_reference
+from pytest_deployverify.components.catalog import all_components, load_profile, profile_sections
+from pytest_deployverify.profile.reference import render_reference
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = REPO / "verify" / "environments"
@@ -17,14 +17,14 @@ ENVIRONMENTS = REPO / "verify" / "environments"
 
 def test_committed_reference_matches_the_code() -> None:
     committed = (ENVIRONMENTS / "REFERENCE.md").read_text(encoding="utf-8")
-    assert committed == render_reference(), (
+    assert committed == render_reference(profile_sections(all_components())), (
         "verify/environments/REFERENCE.md is stale: run "
         "`deployverify profile reference > verify/environments/REFERENCE.md`"
     )
 
 
 def test_reference_lists_nested_tables_and_arrays_of_tables() -> None:
-    text = render_reference()
+    text = render_reference(profile_sections(all_components()))
     for table in ("## `redis.expect`", "## `[gates]`", "## `[http.expect.flows]`", "## `slo`"):
         assert table in text
     assert "| `password` | secret or unset | unset |" in text

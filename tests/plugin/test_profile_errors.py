@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_deployverify.profile_loader import ProfileError, load_profile
+from pytest_deployverify.components.catalog import load_profile
+from pytest_deployverify.profile.loader import ProfileError
 
 GOOD = """
 version = "1.4.2"

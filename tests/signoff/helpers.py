@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from pytest_deployverify.profile import Profile
+from pytest_deployverify.components.catalog import profile_from_dict
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.signoff.build import build_signoff
 from pytest_deployverify.signoff.model import CheckItem, Outcome, RunInfo, Signoff
 
@@ -42,7 +43,7 @@ def item(
 
 
 def profile(**fields: Any) -> Profile:
-    return Profile.from_dict({"name": "demo", "version": "1.2.3", **fields})
+    return profile_from_dict({"name": "demo", "version": "1.2.3", **fields})
 
 
 def run_info(**fields: Any) -> RunInfo:

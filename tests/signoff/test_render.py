@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-from pytest_deployverify.options import Approval
 from pytest_deployverify.signoff import render_json, render_markdown
-from pytest_deployverify.signoff.model import SCHEMA_VERSION, Decision, Outcome, Signoff
+from pytest_deployverify.signoff.model import SCHEMA_VERSION, Approval, Decision, Outcome, Signoff
 from pytest_deployverify.signoff.text import code, md
 
 from .helpers import item, profile, signoff

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pytest_deployverify.options import Approval, Attestation
-from pytest_deployverify.signoff.model import Decision, Outcome
+from pytest_deployverify.signoff.model import Approval, Attestation, Decision, Outcome
 from pytest_deployverify.signoff.waivers import active_waiver, apply_waivers
 
 from .helpers import TODAY, item, profile, signoff

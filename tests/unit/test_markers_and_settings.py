@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 
 from pytest_deployverify.evidence import Evidence, plain
-from pytest_deployverify.markers import parse_check_marker
-from pytest_deployverify.options import parse_approval, parse_attestation
-from pytest_deployverify.secrets import Secret
-from pytest_deployverify.settings import resolve
+from pytest_deployverify.profile.secrets import Secret
+from pytest_deployverify.profile.settings import resolve
+from pytest_deployverify.pytest_plugin.markers import parse_check_marker
+from pytest_deployverify.pytest_plugin.options import parse_approval, parse_attestation
 
 
 def test_check_marker_ok() -> None:

@@ -5,9 +5,9 @@ import pickle
 
 import pytest
 
-from pytest_deployverify.profile import Profile
-from pytest_deployverify.schema import SchemaError
-from pytest_deployverify.secrets import Endpoint, Redactor, Secret, mask_url
+from pytest_deployverify.components.catalog import profile_from_dict
+from pytest_deployverify.profile.schema import SchemaError
+from pytest_deployverify.profile.secrets import Endpoint, Redactor, Secret, mask_url
 
 
 def test_secret_never_prints() -> None:
@@ -21,7 +21,7 @@ def test_secret_never_prints() -> None:
 
 
 def test_profile_dump_and_repr_mask() -> None:
-    profile = Profile.from_dict(
+    profile = profile_from_dict(
         {
             "name": "p",
             "prometheus": {
@@ -41,7 +41,7 @@ def test_profile_dump_and_repr_mask() -> None:
 
 def test_secret_validation_rejects_non_strings() -> None:
     with pytest.raises(SchemaError, match=r"redis\.password: expected a string, got an integer"):
-        Profile.from_dict({"name": "p", "redis": {"url": "redis://h", "password": 12}})
+        profile_from_dict({"name": "p", "redis": {"url": "redis://h", "password": 12}})
 
 
 @pytest.mark.parametrize(

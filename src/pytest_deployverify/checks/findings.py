@@ -1,32 +1,15 @@
-"""The result type every check function returns: what is wrong, where, and how to fix it."""
+"""The result type every check function returns: what is wrong, where, and how to fix it.
+
+Also the one pure marker of a check that does not apply to an environment (``NotApplicable``); the
+pytest glue turns it into a skip of its own kind, which the sign-off does not count against GO.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Severity(StrEnum):
-    """How much a failed check weighs on the go/no-go decision."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-
-    @property
-    def blocking(self) -> bool:
-        return self in (Severity.CRITICAL, Severity.HIGH)
-
-    @classmethod
-    def parse(cls, value: str) -> Severity:
-        try:
-            return cls(value.lower())
-        except ValueError:
-            choices = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown severity {value!r}; choose one of: {choices}") from None
+from pytest_deployverify.profile.model import Severity
 
 
 @dataclass(frozen=True)
@@ -52,3 +35,27 @@ def summarize(findings: Iterable[Finding]) -> str:
     order = {s: i for i, s in enumerate(Severity)}
     ranked = sorted(findings, key=lambda f: (order[f.severity], f.check_id, f.subject))
     return "\n".join(str(f) for f in ranked)
+
+
+NOT_APPLICABLE_PREFIX = "not applicable: "
+
+
+class NotApplicable(Exception):
+    """Raised by a checklist helper when the check does not apply to the environment; says why."""
+
+
+def split_not_applicable(reason: str | None) -> str | None:
+    """The reason without its prefix when a skip reason marks the check not applicable, else None."""
+    if reason and reason.startswith(NOT_APPLICABLE_PREFIX):
+        return reason[len(NOT_APPLICABLE_PREFIX) :]
+    return None
+
+
+__all__ = [
+    "NOT_APPLICABLE_PREFIX",
+    "Finding",
+    "NotApplicable",
+    "Severity",
+    "split_not_applicable",
+    "summarize",
+]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from pytest_deployverify.clients.prom import ApiError
+from pytest_deployverify.components.prometheus import ApiError
 from pytest_deployverify.expectations.monitoring import (
     Aggregation,
     Condition,
@@ -28,7 +28,7 @@ from pytest_deployverify.expectations.monitoring import (
     format_duration,
     parse_duration,
 )
-from pytest_deployverify.profile import Slo
+from pytest_deployverify.profile.model import Slo
 
 DEFAULT_WINDOW = 900.0
 DEFAULT_STEP = 30.0

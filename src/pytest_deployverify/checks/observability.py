@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 
 from pytest_deployverify.checks.findings import Finding, Severity
-from pytest_deployverify.clients.errors import ComponentUnavailable
-from pytest_deployverify.clients.prom import ApiError, explain_http_error, tls_verify
+from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.prometheus import ApiError, explain_http_error, tls_verify
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
     LogsConfig,

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from pytest_deployverify.checks.findings import Finding, Severity
-from pytest_deployverify.clients.errors import ComponentUnavailable
+from pytest_deployverify.components.errors import ComponentUnavailable
 from pytest_deployverify.expectations.postgres import PostgresExpectations, RoleAttribute
 
 COMPONENT = "postgres"

@@ -17,8 +17,8 @@ from typing import Any, cast
 import redis
 
 from pytest_deployverify.checks.findings import Finding, Severity
-from pytest_deployverify.clients.errors import ComponentUnavailable
-from pytest_deployverify.clients.redis import explain_redis_error, no_retry
+from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.redis import explain_redis_error, no_retry
 from pytest_deployverify.expectations.monitoring import NoDataPolicy
 from pytest_deployverify.expectations.redis import (
     Persistence,
@@ -26,7 +26,7 @@ from pytest_deployverify.expectations.redis import (
     RedisSentinelExpectations,
     ReplicationRole,
 )
-from pytest_deployverify.profile import RedisConfig
+from pytest_deployverify.profile.model import RedisConfig
 
 COMPONENT = "redis"
 CONFIG_KEYS = ("save", "appendonly", "maxmemory", "maxmemory-policy")

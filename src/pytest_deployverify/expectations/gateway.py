@@ -11,9 +11,9 @@ import json
 from enum import StrEnum
 from typing import Annotated
 
-from pytest_deployverify.fieldtypes import Fraction, HttpUrl, PositiveFloat, Seconds
-from pytest_deployverify.schema import Range
-from pytest_deployverify.secrets import Secret
+from pytest_deployverify.profile.fields import Fraction, HttpUrl, PositiveFloat, Seconds
+from pytest_deployverify.profile.schema import Range
+from pytest_deployverify.profile.secrets import Secret
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 

@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Annotated
 
-from pytest_deployverify.fieldtypes import Count, PositiveFloat
-from pytest_deployverify.schema import Range
+from pytest_deployverify.profile.fields import Count, PositiveFloat
+from pytest_deployverify.profile.schema import Range
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pytest_deployverify.fieldtypes import Count, HttpUrl, Seconds
-from pytest_deployverify.schema import Range
-from pytest_deployverify.secrets import Secret
+from pytest_deployverify.profile.fields import Count, HttpUrl, Seconds
+from pytest_deployverify.profile.schema import Range
+from pytest_deployverify.profile.secrets import Secret
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 

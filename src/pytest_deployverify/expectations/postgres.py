@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pytest_deployverify.fieldtypes import Count, Fraction, PositiveFloat
-from pytest_deployverify.schema import Range
+from pytest_deployverify.profile.fields import Count, Fraction, PositiveFloat
+from pytest_deployverify.profile.schema import Range
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 

@@ -10,9 +10,9 @@ from enum import StrEnum
 from typing import Annotated
 
 from pytest_deployverify.expectations.monitoring import NoDataPolicy
-from pytest_deployverify.fieldtypes import Count, Fraction, PositiveFloat, Seconds
-from pytest_deployverify.schema import Range
-from pytest_deployverify.secrets import Secret
+from pytest_deployverify.profile.fields import Count, Fraction, PositiveFloat, Seconds
+from pytest_deployverify.profile.schema import Range
+from pytest_deployverify.profile.secrets import Secret
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 

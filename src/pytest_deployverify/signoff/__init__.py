@@ -6,6 +6,6 @@ Plain modules without pytest hooks; ``signoff_plugin.py`` and ``html.py`` connec
 
 from __future__ import annotations
 
-from .model import CheckItem, Decision, Outcome, Signoff, Verdict
+from pytest_deployverify.signoff.model import CheckItem, Decision, Outcome, Signoff, Verdict
 
 __all__ = ["CheckItem", "Decision", "Outcome", "Signoff", "Verdict"]

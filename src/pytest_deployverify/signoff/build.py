@@ -5,20 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 
-from pytest_deployverify.options import Approval, Attestation
-from pytest_deployverify.profile import DEFAULT_ROLES, ManualItem, Profile
-
-from .collect import observed_versions
-from .model import (
+from pytest_deployverify.profile.model import DEFAULT_ROLES, ManualItem, Profile
+from pytest_deployverify.signoff.collect import observed_versions
+from pytest_deployverify.signoff.model import (
+    Approval,
     ApprovalLine,
+    Attestation,
     CheckItem,
     ManualEntry,
     Outcome,
     RunInfo,
     Signoff,
 )
-from .verdict import decide
-from .waivers import apply_waivers, describe_waiver_entry
+from pytest_deployverify.signoff.verdict import decide
+from pytest_deployverify.signoff.waivers import apply_waivers, describe_waiver_entry
 
 SOURCE_PROFILE = "profile"
 SOURCE_ATTEST = "--attest"

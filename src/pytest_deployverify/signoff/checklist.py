@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pytest_deployverify.profile import DEFAULT_ROLES, Profile
-
-from .model import SECTION_ORDER, SECTION_TITLES, is_blocking, section_of
-from .render_markdown import BLANK_DATE, BLANK_NAME
-from .text import code, md
+from pytest_deployverify.profile.model import DEFAULT_ROLES, Profile
+from pytest_deployverify.signoff.model import SECTION_ORDER, SECTION_TITLES, is_blocking, section_of
+from pytest_deployverify.signoff.render_markdown import BLANK_DATE, BLANK_NAME
+from pytest_deployverify.signoff.text import code, md
 
 
 def render_checklist(

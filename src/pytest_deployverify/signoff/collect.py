@@ -12,9 +12,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_deployverify.applicability import split_not_applicable
-
-from .model import OBSERVED_VERSION_EVIDENCE, CheckItem, Outcome, section_of
+from pytest_deployverify.checks.findings import split_not_applicable
+from pytest_deployverify.signoff.model import (
+    OBSERVED_VERSION_EVIDENCE,
+    CheckItem,
+    Outcome,
+    section_of,
+)
 
 CRASH_PHASE = "???"  # pytest-xdist's ``when`` on the report it makes up for a crashed worker
 MAX_REASON = 300

@@ -12,10 +12,22 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from . import integrity
-from .files import SignoffFileError, read_json
-from .model import SCHEMA_VERSION, Decision, MergedSignoff, MergePart, Verdict
-from .render_json import KIND_MERGED, KIND_SIGNOFF, SignoffFormatError, finite, from_document
+from pytest_deployverify.signoff import integrity
+from pytest_deployverify.signoff.files import SignoffFileError, read_json
+from pytest_deployverify.signoff.model import (
+    SCHEMA_VERSION,
+    Decision,
+    MergedSignoff,
+    MergePart,
+    Verdict,
+)
+from pytest_deployverify.signoff.render_json import (
+    KIND_MERGED,
+    KIND_SIGNOFF,
+    SignoffFormatError,
+    finite,
+    from_document,
+)
 
 
 class MergeError(Exception):

@@ -162,6 +162,24 @@ class ApprovalLine:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """``--approve "Security=Dana Smith@2026-11-21"``: a sign-off role filled in on the command line."""
+
+    role: str
+    name: str
+    date: str  # ISO date; plain data so it crosses xdist and JSON unchanged
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """``--attest oncall=alice``: a manual checklist item attested on the command line."""
+
+    item_id: str
+    name: str
+    date: str
+
+
+@dataclass(frozen=True)
 class Verdict:
     decision: Decision
     reasons: list[str]

@@ -10,9 +10,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from .model import SECTION_TITLES, Decision, Outcome, Signoff
-from .text import evidence_summary, value_text
-from .waivers import describe_waiver_entry
+from pytest_deployverify.signoff.model import SECTION_TITLES, Decision, Outcome, Signoff
+from pytest_deployverify.signoff.text import evidence_summary, value_text
+from pytest_deployverify.signoff.waivers import describe_waiver_entry
 
 VERDICT_COLOURS = {
     Decision.GO: ("#e6f4ea", "#137333"),

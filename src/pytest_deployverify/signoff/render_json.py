@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
-from . import integrity
-from .model import (
+from pytest_deployverify.signoff import integrity
+from pytest_deployverify.signoff.model import (
     SCHEMA_VERSION,
     ApprovalLine,
     CheckItem,

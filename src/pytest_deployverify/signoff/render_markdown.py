@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .model import (
+from pytest_deployverify.signoff.model import (
     BROKEN,
     PROVEN,
     SECTION_TITLES,
@@ -22,8 +22,15 @@ from .model import (
     Signoff,
     WaiverEntry,
 )
-from .text import OUTCOME_LABELS, code, count_line, duration_text, md, value_text
-from .waivers import describe_waiver_entry
+from pytest_deployverify.signoff.text import (
+    OUTCOME_LABELS,
+    code,
+    count_line,
+    duration_text,
+    md,
+    value_text,
+)
+from pytest_deployverify.signoff.waivers import describe_waiver_entry
 
 BLANK_NAME = "_________________"
 BLANK_DATE = "_______"

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .model import Outcome
+from pytest_deployverify.signoff.model import Outcome
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 MAX_VALUE = 160

@@ -12,7 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .model import BROKEN, CheckItem, Decision, ManualEntry, Outcome, Verdict
+from pytest_deployverify.signoff.model import (
+    BROKEN,
+    CheckItem,
+    Decision,
+    ManualEntry,
+    Outcome,
+    Verdict,
+)
 
 
 def decide(

@@ -12,9 +12,8 @@ import datetime as dt
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from pytest_deployverify.profile import Waiver
-
-from .model import CheckItem, Outcome, WaiverEntry, WaiverInfo
+from pytest_deployverify.profile.model import Waiver
+from pytest_deployverify.signoff.model import CheckItem, Outcome, WaiverEntry, WaiverInfo
 
 WAIVABLE = frozenset({Outcome.FAILED, Outcome.ERROR})
 

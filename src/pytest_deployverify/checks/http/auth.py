@@ -22,7 +22,7 @@ from pytest_deployverify.expectations.gateway import (
     AuthExpectations,
     Credentials,
 )
-from pytest_deployverify.secrets import Secret
+from pytest_deployverify.profile.secrets import Secret
 
 AUTHORIZATION = "Authorization"
 REJECTED = (401, 403)

@@ -1,0 +1,5 @@
+"""``python -m pytest_deployverify.cli``: the ``deployverify`` command."""
+
+from pytest_deployverify.cli import main
+
+raise SystemExit(main())

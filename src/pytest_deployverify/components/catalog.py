@@ -1,0 +1,140 @@
+"""Which components exist: the built-in ones, and those other packages register.
+
+A package registers a component with one entry point in the group ``pytest_deployverify.components``
+whose value is a ``Component`` (or a callable returning several)::
+
+    [project.entry-points."pytest_deployverify.components"]
+    rabbitmq = "acme_verify.rabbitmq:component"
+
+The built-in components are listed here by module and loaded the same way. A conftest or plugin can
+also return components from the ``pytest_deployverify_components`` hook. ``profile_sections`` and
+``check_catalog`` derive the profile's component tables and the declared checks from the list.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+from pytest_deployverify.checks.declarations import Catalog
+from pytest_deployverify.components.base import Component
+from pytest_deployverify.profile import loader
+from pytest_deployverify.profile.loader import LoadedProfile
+from pytest_deployverify.profile.model import Profile, SectionSpec
+
+ENTRY_POINT_GROUP = "pytest_deployverify.components"
+
+# module:attribute of each built-in component, in checklist order.
+BUILTIN = (
+    "pytest_deployverify.components.kubernetes:component",
+    "pytest_deployverify.components.redis:component",
+    "pytest_deployverify.components.postgres:component",
+    "pytest_deployverify.components.prometheus:component",
+    "pytest_deployverify.components.alertmanager:component",
+    "pytest_deployverify.components.grafana:component",
+    "pytest_deployverify.components.tracing:component",
+    "pytest_deployverify.components.logs:component",
+    "pytest_deployverify.components.http:component",
+    "pytest_deployverify.components.services:component",
+)
+
+
+class ComponentLoadError(Exception):
+    """A registered component could not be loaded; the message names the entry point and why."""
+
+
+def _resolve(target: str) -> Any:
+    module, _, attribute = target.partition(":")
+    value: Any = importlib.import_module(module)
+    for part in attribute.split(".") if attribute else ():
+        value = getattr(value, part)
+    return value
+
+
+def _as_components(value: Any, where: str) -> list[Component]:
+    if callable(value) and not isinstance(value, Component):
+        value = value()
+    items = [value] if isinstance(value, Component) else list(value)
+    for item in items:
+        if not isinstance(item, Component):
+            raise ComponentLoadError(
+                f"{where} gave {type(item).__name__}, not a pytest_deployverify Component"
+            )
+    return items
+
+
+def builtin_components() -> list[Component]:
+    return [c for target in BUILTIN for c in _as_components(_resolve(target), target)]
+
+
+def entry_point_components() -> list[Component]:
+    """Components other installed packages register, in entry-point name order."""
+    found: list[Component] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        where = f"entry point {ep.name!r} ({ep.value}) in group {ENTRY_POINT_GROUP}"
+        try:
+            value = ep.load()
+        except Exception as exc:
+            raise ComponentLoadError(
+                f"{where} failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        found += _as_components(value, where)
+    return found
+
+
+def all_components(extra: Iterable[Component] = ()) -> list[Component]:
+    """Built-ins, then entry points, then ``extra`` (from hooks); a name may be registered once."""
+    result: dict[str, Component] = {}
+    for component in [*builtin_components(), *entry_point_components(), *extra]:
+        known = result.get(component.name)
+        if known is not None and known is not component:
+            raise ComponentLoadError(f"two components are named {component.name!r}")
+        result[component.name] = component
+    _check_sections(result.values())
+    return list(result.values())
+
+
+def _check_sections(components: Iterable[Component]) -> None:
+    owner: dict[str, str] = {}
+    for component in components:
+        for spec in component.sections:
+            if spec.key in owner and owner[spec.key] != component.name:
+                raise ComponentLoadError(
+                    f"profile table [{spec.key}] is claimed by components {owner[spec.key]!r} "
+                    f"and {component.name!r}"
+                )
+            owner[spec.key] = component.name
+
+
+def profile_sections(components: Sequence[Component]) -> list[SectionSpec]:
+    return [spec for component in components for spec in component.sections]
+
+
+def check_catalog(components: Sequence[Component]) -> Catalog:
+    return Catalog(spec for component in components for spec in component.checks)
+
+
+def profile_from_dict(data: Mapping[str, Any], extra: Iterable[Component] = ()) -> Profile:
+    """``Profile.from_dict`` with every registered component's tables (for scripts and tests)."""
+    return Profile.from_dict(data, profile_sections(all_components(extra)))
+
+
+def load_profile(
+    name: str,
+    folder: Path,
+    environ: Mapping[str, str],
+    *,
+    display_root: Path | None = None,
+    extra: Iterable[Component] = (),
+) -> LoadedProfile:
+    """``profile.loader.load_profile`` with every registered component's tables."""
+    return loader.load_profile(
+        name,
+        folder,
+        environ,
+        display_root=display_root,
+        sections=profile_sections(all_components(extra)),
+    )

@@ -1,0 +1,473 @@
+"""pytest hooks and option wiring. The work lives in sibling modules; this file only connects them."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_deployverify.components.base import Component
+from pytest_deployverify.components.catalog import (
+    ComponentLoadError,
+    all_components,
+    check_catalog,
+    profile_sections,
+)
+from pytest_deployverify.evidence import Evidence
+from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load_profile
+from pytest_deployverify.profile.secrets import Redactor
+from pytest_deployverify.profile.settings import resolve
+from pytest_deployverify.pytest_plugin import fixtures as _fixtures
+from pytest_deployverify.pytest_plugin.component_fixtures import (
+    COMPONENT_REGISTRY,
+    component_registry,
+)
+from pytest_deployverify.pytest_plugin.context import RUN_CONTEXT, RunContext, get_context
+from pytest_deployverify.pytest_plugin.markers import ITEM_META, MARKER_HELP, cached_metadata
+from pytest_deployverify.pytest_plugin.options import (
+    parse_approval,
+    parse_attestation,
+    parse_signoff_path,
+)
+from pytest_deployverify.pytest_plugin.redaction import redact_report
+
+SIGNING_KEY_VAR = "DEPLOYVERIFY_SIGNING_KEY"
+DEFAULT_ENV_DIR = "verify/environments"
+
+ITEM_EVIDENCE = _fixtures.ITEM_EVIDENCE
+PREVIOUS_LOG_FACTORY = pytest.StashKey[Any]()
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from pytest_deployverify.pytest_plugin import hooks
+
+    pluginmanager.add_hookspecs(hooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("deployverify", "deployment verification (pytest-deployverify)")
+    group.addoption(
+        "--env",
+        dest="deployverify_env",
+        metavar="NAME",
+        help="environment profile to verify: NAME.toml in the profile folder "
+        "(also DEPLOYVERIFY_ENV, ini deployverify_env)",
+    )
+    group.addoption(
+        "--env-dir",
+        dest="deployverify_env_dir",
+        metavar="DIR",
+        help=f"folder of environment profiles (default {DEFAULT_ENV_DIR} under the rootdir; "
+        "also DEPLOYVERIFY_ENV_DIR, ini deployverify_env_dir)",
+    )
+    group.addoption(
+        "--allow-destructive",
+        dest="deployverify_allow_destructive",
+        action="store_true",
+        help="run checks marked destructive even on a protected (production) environment",
+    )
+    group.addoption(
+        "--signoff",
+        dest="deployverify_signoff",
+        action="append",
+        default=[],
+        type=parse_signoff_path,
+        metavar="PATH",
+        help="write the sign-off report: .md (Markdown) or .json (signed JSON); may be repeated",
+    )
+    group.addoption(
+        "--signoff-exit",
+        dest="deployverify_signoff_exit",
+        choices=("strict", "verdict"),
+        default=None,
+        help="strict (default): any failure fails the run; verdict: exit code follows the "
+        "sign-off verdict (GO and CONDITIONAL pass)",
+    )
+    group.addoption(
+        "--approve",
+        dest="deployverify_approve",
+        action="append",
+        default=[],
+        type=parse_approval,
+        metavar="ROLE=NAME[@DATE]",
+        help="fill a sign-off approval role, e.g. --approve 'Security=Dana Smith@2026-11-21'",
+    )
+    group.addoption(
+        "--attest",
+        dest="deployverify_attest",
+        action="append",
+        default=[],
+        type=parse_attestation,
+        metavar="ITEM=NAME[@DATE]",
+        help="attest a manual checklist item of the profile, e.g. --attest oncall='Sam Lee'",
+    )
+    group.addoption(
+        "--manifests",
+        dest="deployverify_manifests",
+        metavar="PATH",
+        help="pre-deploy mode: run the spec-level Kubernetes checks on rendered manifests (a folder "
+        "of YAML, or `helm template` output in one file) instead of the live cluster",
+    )
+    group.addoption(
+        "--run-by",
+        dest="deployverify_run_by",
+        metavar="NAME",
+        help="who ran the verification (default: CI actor variables, else the user)",
+    )
+    parser.addini("deployverify_env", "default environment profile name", default=None)
+    parser.addini("deployverify_env_dir", "folder of environment profiles", default=None)
+    parser.addini(
+        "deployverify_signoff_exit", "strict or verdict (see --signoff-exit)", default=None
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name, text in MARKER_HELP.items():
+        config.addinivalue_line("markers", f"{name}: {text}")
+    context = _build_context(config)
+    config.stash[RUN_CONTEXT] = context
+    if context.redactor:
+        config.stash[PREVIOUS_LOG_FACTORY] = _install_log_redaction(context.redactor)
+    if context.profile is not None and not hasattr(config, "workerinput"):
+        _register_reporters(config, context)
+
+
+def _build_context(config: pytest.Config) -> RunContext:
+    environ = os.environ
+    env = resolve(
+        option="--env",
+        cli_value=config.getoption("deployverify_env"),
+        env_var="DEPLOYVERIFY_ENV",
+        environ=environ,
+        ini_name="deployverify_env",
+        ini_value=lambda: _ini(config, "deployverify_env"),
+    )
+    env_dir = resolve(
+        option="--env-dir",
+        cli_value=config.getoption("deployverify_env_dir"),
+        env_var="DEPLOYVERIFY_ENV_DIR",
+        environ=environ,
+        ini_name="deployverify_env_dir",
+        ini_value=lambda: _ini(config, "deployverify_env_dir"),
+        default=DEFAULT_ENV_DIR,
+    )
+    try:
+        components = all_components(_hooked_components(config))
+    except ComponentLoadError as exc:
+        raise pytest.UsageError(f"deployverify: {exc}") from None
+    redactor = Redactor()
+    if environ.get(SIGNING_KEY_VAR):
+        redactor.add(environ[SIGNING_KEY_VAR])
+    loaded: LoadedProfile | None = None
+    if env.value:
+        folder = Path(env_dir.value or DEFAULT_ENV_DIR)
+        if not folder.is_absolute():
+            # CLI paths are relative to where pytest runs; ini and default paths to the rootdir.
+            base = (
+                Path.cwd()
+                if env_dir.source in ("--env-dir", "DEPLOYVERIFY_ENV_DIR")
+                else config.rootpath
+            )
+            folder = base / folder
+        try:
+            loaded = load_profile(
+                env.value,
+                folder,
+                environ,
+                display_root=config.rootpath,
+                sections=profile_sections(components),
+            )
+        except ProfileError as exc:
+            raise pytest.UsageError(f"deployverify: {exc}") from None
+        for secret in loaded.profile.iter_secrets():
+            redactor.add_secret(secret)
+    _check_contradictions(config, loaded)
+    return RunContext(
+        env=env,
+        env_dir=env_dir,
+        profile=loaded.profile if loaded else None,
+        profile_path=loaded.path if loaded else None,
+        allow_destructive=bool(config.getoption("deployverify_allow_destructive")),
+        redactor=redactor,
+        variables=loaded.variables if loaded else (),
+        components=components,
+        catalog=check_catalog(components),
+    )
+
+
+def _hooked_components(config: pytest.Config) -> list[Component]:
+    found: list[Component] = []
+    for result in config.hook.pytest_deployverify_components(config=config):
+        found += list(result or [])
+    return found
+
+
+def _ini(config: pytest.Config, name: str) -> str | None:
+    value = config.getini(name)
+    return str(value) if value else None
+
+
+def _check_contradictions(config: pytest.Config, loaded: LoadedProfile | None) -> None:
+    needs_env = [
+        opt
+        for opt, dest in (
+            ("--signoff", "deployverify_signoff"),
+            ("--approve", "deployverify_approve"),
+            ("--attest", "deployverify_attest"),
+            ("--signoff-exit", "deployverify_signoff_exit"),
+        )
+        if config.getoption(dest)
+    ]
+    if needs_env and loaded is None:
+        raise pytest.UsageError(
+            f"deployverify: {', '.join(needs_env)} needs an environment profile; "
+            "pass --env NAME (or set DEPLOYVERIFY_ENV)"
+        )
+    if loaded is None:
+        return
+    profile = loaded.profile
+    for approval in config.getoption("deployverify_approve"):
+        if approval.role not in profile.roles:
+            raise pytest.UsageError(
+                f"deployverify: --approve {approval.role!r}: no such sign-off role in profile "
+                f"{profile.name!r}; roles: {', '.join(profile.roles)}"
+            )
+    manual_ids = [m.id for m in profile.manual]
+    for attestation in config.getoption("deployverify_attest"):
+        if attestation.item_id not in manual_ids:
+            known = ", ".join(manual_ids) or "none"
+            raise pytest.UsageError(
+                f"deployverify: --attest {attestation.item_id!r}: no manual item with that id in "
+                f"profile {profile.name!r}; manual items: {known}"
+            )
+    exit_ini = _ini(config, "deployverify_signoff_exit")
+    if exit_ini and exit_ini not in ("strict", "verdict"):
+        raise pytest.UsageError(
+            f"deployverify: ini key deployverify_signoff_exit = {exit_ini!r}; use strict or verdict"
+        )
+    signoffs = [p.resolve() for p in config.getoption("deployverify_signoff")]
+    if len(signoffs) != len(set(signoffs)):
+        raise pytest.UsageError("deployverify: --signoff names the same file twice")
+
+
+def _register_reporters(config: pytest.Config, context: RunContext) -> None:
+    from pytest_deployverify.pytest_plugin.recorder import SignoffRecorder
+
+    recorder = SignoffRecorder(config, context)
+    config.pluginmanager.register(recorder, "deployverify-signoff")
+    if config.pluginmanager.hasplugin("html") and config.getoption("htmlpath", None):
+        from pytest_deployverify.pytest_plugin.html import HtmlIntegration
+
+        config.pluginmanager.register(HtmlIntegration(recorder), "deployverify-html")
+
+
+def _install_log_redaction(redactor: Redactor) -> Any:
+    """Redact log records at creation, so live logging, caplog and captured logs all see the masked text.
+
+    Returns the factory that was in place, to be restored at unconfigure."""
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string is logging's problem to report, not ours
+            return record
+        if redactor.contains_secret(message):
+            record.msg, record.args = redactor.redact(message), ()
+        return record
+
+    logging.setLogRecordFactory(factory)
+    return previous
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    registry = config.stash.get(COMPONENT_REGISTRY, None)
+    if registry is not None:  # an interrupted run: the session fixture never closed it
+        registry.close()
+    previous = config.stash.get(PREVIOUS_LOG_FACTORY, None)
+    if previous is not None:
+        logging.setLogRecordFactory(previous)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    context = get_context(config)
+    if context is None or context.profile is None:
+        return ["deployverify: no environment selected (use --env NAME to verify one)"]
+    profile = context.profile
+    lines = [
+        f"deployverify: environment {profile.name!r} (from {context.env.source}), "
+        f"profile {_shown(config, context.profile_path)}",
+    ]
+    configured = [c.name for c in context.components if c.configured_in(profile)]
+    lines.append(
+        "deployverify: expected version "
+        + (profile.version or "(not set)")
+        + "; components: "
+        + (", ".join(configured) or "none")
+    )
+    if profile.protected:
+        guard = (
+            "destructive checks ALLOWED (--allow-destructive)"
+            if context.allow_destructive
+            else "destructive checks will be HELD BACK (pass --allow-destructive to run them)"
+        )
+        lines.append(f"deployverify: PROTECTED environment: {guard}")
+    return lines
+
+
+def _shown(config: pytest.Config, path: Path | None) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(path.resolve().relative_to(config.rootpath.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    context = get_context(config)
+    profile = context.profile if context else None
+    default = profile.default_severity.value if profile and profile.default_severity else None
+    guard = bool(context and context.protected and not context.allow_destructive)
+    destructive: list[pytest.Item] = []
+    for item in items:
+        meta = cached_metadata(item, default)
+        if meta["destructive"]:
+            destructive.append(item)
+        if guard and meta["destructive"] and context is not None and profile is not None:
+            context.held_back.append(item.nodeid)
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"destructive check held back: environment {profile.name!r} is "
+                    "protected; pass --allow-destructive to run it"
+                )
+            )
+    if destructive:
+        # State-changing checks run last, so they cannot disturb what the read-only checks observe.
+        chosen = set(destructive)
+        items[:] = [item for item in items if item not in chosen] + destructive
+
+
+def pytest_report_collectionfinish(
+    config: pytest.Config, start_path: Path, items: list[pytest.Item]
+) -> list[str]:
+    context = get_context(config)
+    if not context or not context.held_back:
+        return []
+    lines = [
+        f"deployverify: WARNING: {len(context.held_back)} destructive check(s) held back on "
+        f"protected environment {context.env_name!r} (pass --allow-destructive to run them):"
+    ]
+    lines += [f"  - {nodeid}" for nodeid in context.held_back]
+    return lines
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    _start_prefetch(session)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is None:
+        return
+    # Under xdist, tell the controller what every collected item is, so the sign-off can describe an
+    # item whose worker crashed before it reported.
+    from pytest_deployverify.pytest_plugin.recorder import WORKER_METADATA_KEY
+
+    described: dict[str, dict[str, Any]] = {}
+    for item in session.items:
+        meta = item.stash.get(ITEM_META, None)
+        if meta is not None:
+            described[item.nodeid] = dict(meta)
+    workeroutput[WORKER_METADATA_KEY] = described
+
+
+def _start_prefetch(session: pytest.Session) -> None:
+    """Fetch the snapshots the collected checks declare, concurrently, in the background.
+
+    Not under pytest-xdist (each worker would read everything for the checks it may never get:
+    there the workers themselves run in parallel) and not for --collect-only.
+    """
+    config = session.config
+    context = get_context(config)
+    if context is None or context.profile is None or not session.items:
+        return
+    if config.getoption("collectonly", False) or hasattr(config, "workerinput"):
+        return
+    refs = [ref for item in session.items for ref in cached_metadata(item)["reads"]]
+    if refs:
+        registry = component_registry(config, context.profile)
+        registry.prefetch(refs, wait=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    meta = item.stash.get(ITEM_META, None)
+    if meta is not None and meta["error"]:
+        pytest.fail(meta["error"], pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    # The checklist data rides on the call report, and on any setup or teardown report that did
+    # not pass (an error, a skip); a passing setup or teardown has nothing to say, and skipping
+    # it keeps the plugin's per-test cost low.
+    if report.when == "call" or report.outcome != "passed":
+        data: dict[str, Any] = dict(cached_metadata(item))
+        evidence = item.stash.get(ITEM_EVIDENCE, None)
+        data["evidence"] = list(evidence.entries) if evidence is not None else []
+        report.deployverify = data  # type: ignore[attr-defined]
+    context = get_context(item.config)
+    if context is not None and context.redactor:
+        # Every phase: a passing fixture may still have printed a secret into captured output.
+        redact_report(report, context.redactor)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(
+    collector: pytest.Collector,
+) -> Generator[None, pytest.CollectReport, pytest.CollectReport]:
+    report = yield
+    context = get_context(collector.config)
+    if context is not None:
+        redact_report(report, context.redactor)
+    return report
+
+
+# Fixtures live in fixtures.py and component_fixtures.py; pytest finds them through this namespace.
+from pytest_deployverify.pytest_plugin.component_fixtures import (  # noqa: E402
+    _deployverify_components,
+    alertmanager,
+    http_client,
+    kube,
+    postgres,
+    prom_api,
+    prometheus,
+    redis_client,
+    snapshot,
+)
+
+evidence = _fixtures.evidence
+profile = _fixtures.profile
+deployverify_context = _fixtures.deployverify_context
+__all__ = [
+    "Evidence",
+    "_deployverify_components",
+    "alertmanager",
+    "deployverify_context",
+    "evidence",
+    "http_client",
+    "kube",
+    "postgres",
+    "profile",
+    "prom_api",
+    "prometheus",
+    "redis_client",
+    "snapshot",
+]

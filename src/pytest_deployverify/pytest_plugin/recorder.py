@@ -1,0 +1,280 @@
+"""The controller-side recorder: every test report in, the sign-off out (files, terminal, exit code).
+
+Registered by ``plugin.py`` on the controller only (never on an xdist worker), when an environment
+is selected. Hooks stay thin: the rules live in ``pytest_deployverify.signoff``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_deployverify import __version__
+from pytest_deployverify.pytest_plugin.context import RunContext
+from pytest_deployverify.pytest_plugin.markers import cached_metadata
+from pytest_deployverify.signoff.build import build_signoff
+from pytest_deployverify.signoff.collect import CRASH_PHASE, PhaseReport, ReportCollector
+from pytest_deployverify.signoff.model import BROKEN, Decision, RunInfo, Signoff
+from pytest_deployverify.signoff.runinfo import git_commit, now_iso, who_ran
+from pytest_deployverify.signoff.text import count_line
+from pytest_deployverify.signoff.waivers import describe_waiver_entry
+
+STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
+EXIT_MODES = ("strict", "verdict")
+MAX_TERMINAL_LINES = 20
+# Key in a worker's ``config.workeroutput`` (set by plugin.py on xdist workers, if it does).
+WORKER_METADATA_KEY = "deployverify_items"
+
+
+class SignoffRecorder:
+    def __init__(self, config: pytest.Config, context: RunContext) -> None:
+        self.config = config
+        self.context = context
+        self.collector = ReportCollector()
+        self.started_at = now_iso()
+        self.today = dt.date.today()
+        self.signoff: Signoff | None = None
+        self.written: list[Path] = []
+        self.write_errors: list[str] = []
+        self.exit_note: str | None = None
+        invocation = config.invocation_params.dir
+        self.paths = [
+            p if p.is_absolute() else invocation / p
+            for p in config.getoption("deployverify_signoff", None) or []
+        ]
+        profile = context.profile
+        self._default_severity = (
+            profile.default_severity.value if profile and profile.default_severity else None
+        )
+
+    # Collection: know every item, so one that never reports still shows up. -------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # Without xdist the controller holds the items; under xdist session.items is empty.
+        for item in session.items:
+            self.collector.describe(item.nodeid, cached_metadata(item, self._default_severity))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        self.collector.expect(ids)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        # A worker that finished normally may send {nodeid: item metadata} of its collection, so
+        # items that never reported (another worker crashed, -x) keep their id and severity.
+        output = getattr(node, "workeroutput", None) or {}
+        items = output.get(WORKER_METADATA_KEY)
+        if isinstance(items, dict):
+            for nodeid, meta in items.items():
+                if isinstance(meta, dict):
+                    self.collector.describe(str(nodeid), meta)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when in ("setup", "teardown") and report.passed:
+            self.collector.add_passed_phase(report.nodeid, float(report.duration or 0.0))
+            return
+        self.collector.add(phase_report(report, self.context))
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        profile = self.context.profile
+        if profile is None:
+            return []
+        return [
+            f"deployverify: WARNING: waiver {w.check!r} ({w.ticket}) EXPIRED on "
+            f"{w.expires.isoformat()}: it will NOT be applied"
+            for w in profile.waivers
+            if not w.active_on(self.today)
+        ]
+
+    # The end of the run. --------------------------------------------------------------------
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        if self.config.getoption("collectonly", False):
+            return
+        self.signoff = self.build(int(exitstatus))
+        self.write_outputs(self.signoff)
+        status = int(session.exitstatus)
+        if self.write_errors and status == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        elif self.exit_mode() == "verdict" and status in (0, 1):
+            failed = self.signoff.verdict.decision is Decision.NO_GO
+            new = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+            if new != status:
+                self.exit_note = (
+                    f"exit code {int(new)} follows the verdict (--signoff-exit verdict); "
+                    f"pytest's own status was {status}"
+                )
+            session.exitstatus = new
+
+    def exit_mode(self) -> str:
+        value = self.config.getoption("deployverify_signoff_exit", None)
+        if not value:
+            ini = self.config.getini("deployverify_signoff_exit")
+            value = str(ini) if ini else "strict"
+        return value if value in EXIT_MODES else "strict"
+
+    def build(self, exit_status: int) -> Signoff:
+        context = self.context
+        profile = context.profile
+        environ = os.environ
+        run_by, run_by_source = who_ran(self.config.getoption("deployverify_run_by", None), environ)
+        # Asking git costs a process start: only when a report that shows the commit is written.
+        documented = self.paths or environ.get(STEP_SUMMARY_VARIABLE)
+        documented = documented or self.config.getoption("htmlpath", None)
+        commit, commit_source = (
+            git_commit(self.config.rootpath, environ) if documented else (None, None)
+        )
+        redact = context.redactor.redact
+        run = RunInfo(
+            environment=context.env.value,
+            environment_source=context.env.source,
+            profile_path=_shown(self.config, context.profile_path),
+            protected=context.protected,
+            expected_version=profile.version if profile else None,
+            run_by=run_by,
+            run_by_source=run_by_source,
+            started_at=self.started_at,
+            finished_at=now_iso(),
+            git_commit=commit,
+            git_commit_source=commit_source,
+            pytest_args=[redact(a) for a in self.config.invocation_params.args],
+            exit_status=exit_status,
+            generator=f"pytest-deployverify {__version__}",
+        )
+        return build_signoff(
+            self.collector.build(),
+            run=run,
+            profile=profile,
+            today=self.today,
+            approvals=self.config.getoption("deployverify_approve", None) or [],
+            attestations=self.config.getoption("deployverify_attest", None) or [],
+            held_back=set(context.held_back),
+            allow_destructive=context.allow_destructive,
+        )
+
+    def write_outputs(self, signoff: Signoff) -> None:
+        summary = os.environ.get(STEP_SUMMARY_VARIABLE)
+        if not self.paths and not summary:
+            return
+        # Imported here: a run that writes no sign-off file does not pay for the renderers.
+        from pytest_deployverify.signoff import integrity, render_json, render_markdown
+        from pytest_deployverify.signoff.files import write_atomic
+
+        redactor = self.context.redactor
+        markdown: str | None = None
+        for path in self.paths:
+            try:
+                if path.suffix.lower() == ".json":
+                    document = redactor.redact_data(render_json.to_document(signoff))
+                    key = integrity.signing_key(os.environ)
+                    write_atomic(path, render_json.dumps(integrity.seal(document, key)))
+                else:
+                    markdown = markdown or redactor.redact(render_markdown.render(signoff))
+                    write_atomic(path, markdown)
+            except OSError as exc:
+                self.write_errors.append(f"could not write the sign-off {path}: {exc}")
+            else:
+                self.written.append(path)
+        if summary:
+            markdown = markdown or redactor.redact(render_markdown.render(signoff))
+            try:
+                with open(summary, "a", encoding="utf-8") as handle:
+                    handle.write(markdown + "\n")
+            except OSError as exc:
+                self.write_errors.append(f"could not append to {STEP_SUMMARY_VARIABLE}: {exc}")
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        signoff = self.signoff
+        if signoff is None:
+            return
+        for line, style in terminal_lines(signoff, self.written, self.write_errors):
+            if line.startswith("="):
+                decision = signoff.verdict.decision
+                colour = {Decision.GO: "green", Decision.CONDITIONAL: "yellow"}.get(decision, "red")
+                terminalreporter.write_sep("=", line.strip("= "), bold=True, **{colour: True})
+            else:
+                terminalreporter.write_line(line, **style)
+        if self.exit_note:
+            terminalreporter.write_line(f"deployverify: {self.exit_note}")
+
+
+def terminal_lines(
+    signoff: Signoff, written: Sequence[Path], errors: Sequence[str]
+) -> list[tuple[str, dict[str, bool]]]:
+    """The end-of-run summary as (text, style) lines: short, most important first."""
+    red, yellow = {"red": True, "bold": True}, {"yellow": True, "bold": True}
+    env = signoff.run.environment or "?"
+    lines: list[tuple[str, dict[str, bool]]] = [
+        (f"= deployverify sign-off: {signoff.verdict.decision.value} (environment {env}) =", {})
+    ]
+    attested = sum(1 for m in signoff.manual if m.attested)
+    manual = (
+        f"; manual items: {attested} of {len(signoff.manual)} attested" if signoff.manual else ""
+    )
+    lines.append((f"{len(signoff.checks)} checks: {count_line(signoff.counts())}{manual}", {}))
+    blocking = signoff.blocking_failures
+    for item in blocking[:MAX_TERMINAL_LINES]:
+        outcome = item.outcome.value.upper()
+        lines.append((f"BLOCKING {outcome} {item.check_id} {item.title}: {item.reason or ''}", red))
+    if len(blocking) > MAX_TERMINAL_LINES:
+        lines.append((f"... and {len(blocking) - MAX_TERMINAL_LINES} more blocking failures", red))
+    advisory = [i for i in signoff.checks if not i.blocking and i.outcome in BROKEN]
+    if advisory:
+        ids = ", ".join(i.check_id for i in advisory[:5]) + (" ..." if len(advisory) > 5 else "")
+        lines.append((f"advisory failures ({len(advisory)}): {ids}", yellow))
+    for entry in signoff.expired_waivers:
+        lines.append((f"WARNING: {describe_waiver_entry(entry)}", yellow))
+    for item in signoff.held_back:
+        lines.append((f"held back: {item.check_id} {item.title}: {item.reason or ''}", yellow))
+    for pending in signoff.pending_manual:
+        lines.append(
+            (f"pending manual item: {pending.id} {pending.title} (--attest {pending.id}=NAME)", {})
+        )
+    if signoff.verdict.decision is not Decision.GO and not blocking:
+        lines += [(f"reason: {reason}", {}) for reason in signoff.verdict.reasons[:5]]
+    lines += [(f"sign-off written: {path}", {}) for path in written]
+    lines += [(f"ERROR: {error}", red) for error in errors]
+    return lines
+
+
+def phase_report(report: pytest.TestReport, context: RunContext) -> PhaseReport:
+    """The plain record of one report; a crashed worker's report has no ``deployverify`` data."""
+    meta = getattr(report, "deployverify", None)
+    message: str | None = None
+    if report.failed and isinstance(report.longrepr, str):
+        message = report.longrepr
+    elif report.failed:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = getattr(crash, "message", None)
+        message = text if isinstance(text, str) else report.longreprtext
+    elif report.skipped and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        message = str(report.longrepr[2])
+    wasxfail = getattr(report, "wasxfail", None)
+    redactor = context.redactor
+    if redactor:
+        message = redactor.redact(message) if message else message
+        meta = redactor.redact_data(meta) if isinstance(meta, dict) else meta
+    return PhaseReport(
+        nodeid=report.nodeid,
+        when=str(report.when) if report.when else CRASH_PHASE,
+        outcome=report.outcome,
+        duration=float(getattr(report, "duration", 0.0) or 0.0),
+        meta=meta if isinstance(meta, dict) else None,
+        message=message,
+        wasxfail=str(wasxfail) if wasxfail is not None else None,
+    )
+
+
+def _shown(config: pytest.Config, path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(path.resolve().relative_to(config.rootpath.resolve()))
+    except ValueError:
+        return str(path)
