@@ -222,16 +222,21 @@ params = {{ cache_selector = 'cache="main"' }}
 def project(
     pytester: pytest.Pytester, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> pytest.Pytester:
-    for name in CHECKLISTS:
-        (pytester.path / name).write_text((REPO / "verify" / name).read_text())
     for key, value in site.secrets.items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("COLUMNS", "250")  # short summary lines whole, despite long node ids
     (pytester.path / "envs").mkdir()
     return pytester
 
 
 def run(project: pytest.Pytester, env: str) -> pytest.RunResult:
-    args = ["--env", env, "--env-dir", "envs", "-rsfE", "-p", "no:cacheprovider", *CHECKLISTS]
+    args = ["--env", env, "--env-dir", "envs", "-rsfE", "-p", "no:cacheprovider"]
+    args += [
+        "--checklist",
+        "all",
+        "-k",
+        " or ".join(name.removesuffix(".py") for name in CHECKLISTS),
+    ]
     return project.runpytest_subprocess(*args)
 
 
@@ -263,9 +268,9 @@ def test_broken_environment_fails_the_affected_checks(project: pytest.Pytester, 
     result.assert_outcomes(passed=22, failed=1, errors=6, skipped=4)
     result.stdout.fnmatch_lines_random(
         [
-            "ERROR test_datastores.py::test_redis_reachable - Failed: redis at *",
-            "ERROR test_datastores.py::test_redis_hit_rate - Failed: redis at *",
-            "FAILED test_monitoring.py::test_metric_gate[[]error_rate[]] - AssertionError: gat*",
+            "ERROR deployverify/checklist/test_datastores.py::test_redis_reachable - Failed: redis at *",
+            "ERROR deployverify/checklist/test_datastores.py::test_redis_hit_rate - Failed: redis at *",
+            "FAILED deployverify/checklist/test_monitoring.py::test_metric_gate[[]error_rate[]] - AssertionError: gat*",
             "E * gate error_rate: max was 0.0740741 for the series over the last 15m*expected "
             "max < 0.001 over the last 15m for *",
         ]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,9 +19,8 @@ from tests.http_checks.stack import GatewayStack, StackSpec, certs, services, st
 
 __all__ = ["certs", "services"]  # fixtures used here, imported from stack.py
 
-VERIFY = Path(__file__).resolve().parents[2] / "verify"
-# Alphabetical, as `pytest verify/` collects them: the destructive checks close the smoke file.
-FILES = [VERIFY / "test_security_gateway.py", VERIFY / "test_smoke_gateway.py"]
+# The shipped gateway checklist modules: the destructive checks run last.
+SELECT = ("--checklist", "all", "-k", "test_gateway_security or test_gateway_smoke")
 
 # A plugin loaded into the run (-p): every report's checklist data, one JSON line each.
 CAPTURE = """
@@ -78,7 +76,7 @@ def run_checklist(
         "--env-dir",
         str(profile.parent),
         "-rfEs",
-        *map(str, FILES),
+        *SELECT,
     )
     rows = [json.loads(line) for line in capture.read_text().splitlines()]
     by_id = {row["check_id"]: row for row in rows}
@@ -132,8 +130,8 @@ def test_defects_fail_exactly_their_checks(
     assert "TLS 1.2-only handshake succeeded" in failed["SEC-GW-TLS-VERSION"]["message"]
     result.stdout.fnmatch_lines(
         [
-            "FAILED *test_security_gateway.py::test_tenant_cannot_read_other_tenant*",
-            "FAILED *test_security_gateway.py::test_minimum_tls_version*",
+            "FAILED *test_gateway_security.py::test_tenant_cannot_read_other_tenant*",
+            "FAILED *test_gateway_security.py::test_minimum_tls_version*",
         ],
         consecutive=False,
     )

@@ -28,8 +28,8 @@ from pytest_deployverify.profile.model import Profile
 from sandbox.kube import KubeEmulator, decode_release, release_secret
 
 REPO = Path(__file__).resolve().parents[2]
-VERIFY_FILES = ("test_infra_kubernetes.py", "test_security_kubernetes.py")
-VERIFY_SUPPORT = ("conftest.py", "checklist_support.py")
+CHECKLIST = REPO / "src" / "pytest_deployverify" / "checklist"
+VERIFY_FILES = ("test_kubernetes_infra.py", "test_kubernetes_security.py")
 NS = "api-gateway"
 APP = "api-gateway"
 RELEASE_SECRET = "sh.helm.release.v1.api-gateway.v3"
@@ -233,12 +233,10 @@ def find(objects: list[dict[str, Any]], obj_kind: str, name: str) -> dict[str, A
 
 
 def copy_verify_files(pytester: pytest.Pytester) -> Path:
-    """The project's verify/ Kubernetes files (with the conftest and helpers they rely on), copied
-    unchanged into the pytester folder."""
+    """A folder for the team's own tests (empty): the Kubernetes items come from the shipped
+    checklist, selected with -k."""
     folder = pytester.path / "verify"
     folder.mkdir(exist_ok=True)
-    for file in (*VERIFY_FILES, *VERIFY_SUPPORT):
-        shutil.copy(REPO / "verify" / file, folder / file)
     return folder
 
 
@@ -258,6 +256,10 @@ def run_args(*extra: str) -> tuple[str, ...]:
         "-p",
         "no:cacheprovider",
         "-rfEs",
+        "--checklist",
+        "all",
+        "-k",
+        "test_kubernetes",
         *extra,
     )
 

@@ -12,14 +12,14 @@ from pytest_deployverify.checks.findings import Severity
 from pytest_deployverify.checks.kube.catalog import CHECKS
 from pytest_deployverify.expectations.kube import KubeExpectations
 from pytest_deployverify.profile.schema import build
-from tests.kube_checklist.cluster import REPO, VERIFY_FILES, profile_from, profile_text
+from tests.kube_checklist.cluster import CHECKLIST, VERIFY_FILES, profile_from, profile_text
 
 
 def _tests() -> dict[str, dict[str, object]]:
     """Per verify test: its check marker's id/title/severity, its sections, its workload arg."""
     found: dict[str, dict[str, object]] = {}
     for file in VERIFY_FILES:
-        tree = ast.parse((REPO / "verify" / file).read_text(encoding="utf-8"))
+        tree = ast.parse((CHECKLIST / file).read_text(encoding="utf-8"))
         for node in tree.body:
             if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
                 continue
@@ -52,9 +52,9 @@ def test_every_item_has_exactly_one_test_with_its_metadata() -> None:
         assert test["sections"] == [item.section], name
         assert test["workload"] == item.per_workload, name
         expected_file = (
-            "test_security_kubernetes.py"
+            "test_kubernetes_security.py"
             if item.section == "security"
-            else "test_infra_kubernetes.py"
+            else "test_kubernetes_infra.py"
         )
         assert test["file"] == expected_file, name
 

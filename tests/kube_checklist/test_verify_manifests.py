@@ -53,7 +53,7 @@ def test_healthy_manifests_pass_and_live_checks_skip_loudly(
     result = project.runpytest_subprocess(*run_args("--manifests", "rendered"))
     result.assert_outcomes(passed=ALL_ITEMS - SKIPPED, skipped=SKIPPED)
     result.stdout.fnmatch_lines(
-        [f"SKIPPED [[]*[]] verify/test_infra_kubernetes.py:*: {literal(PREDEPLOY_SKIP)}"]
+        [f"SKIPPED [[]*[]] *test_kubernetes_infra.py:*: {literal(PREDEPLOY_SKIP)}"]
     )
     result.stdout.fnmatch_lines(
         ["*none of the Secrets in [[]kubernetes.expect[]] secret_min_length*"]

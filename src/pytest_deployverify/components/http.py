@@ -45,6 +45,10 @@ def _connect(section: HttpConfig, profile: Profile) -> httpx.Client:
 
 component = Component(
     name="http",
+    checklist=(
+        "pytest_deployverify.checklist.test_gateway_security",
+        "pytest_deployverify.checklist.test_gateway_smoke",
+    ),
     title="HTTP service",
     sections=(SectionSpec("http", HttpConfig, "the service's public HTTP(S) endpoint"),),
     connect=_connect,

@@ -342,6 +342,7 @@ def _connect(section: PrometheusConfig, profile: Profile) -> PromApi:
 
 component = Component(
     name="prometheus",
+    checklist=("pytest_deployverify.checklist.test_monitoring",),
     title="Prometheus",
     sections=(
         SectionSpec("prometheus", PrometheusConfig, "the Prometheus that scrapes the service"),

@@ -103,6 +103,7 @@ def _connect(section: RedisConfig, profile: Profile) -> redis.Redis:
 
 component = Component(
     name="redis",
+    checklist=("pytest_deployverify.checklist.test_datastores",),
     title="Redis",
     sections=(
         SectionSpec("redis", RedisConfig, "the Redis (cache, rate limits) the service uses"),

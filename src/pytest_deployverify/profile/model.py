@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from pytest_deployverify.profile.fields import (
     Count,
@@ -48,6 +48,8 @@ __lazy_types__ = {
     "PostgresExpectations": (_E + "postgres", "PostgresExpectations"),
     "RedisExpectations": (_E + "redis", "RedisExpectations"),
 }
+
+T = TypeVar("T")
 
 SECTIONS = ("infra", "security", "monitoring", "smoke")
 
@@ -279,6 +281,13 @@ class Profile:
     def component(self, name: str) -> Any:
         """The named component section, or None when the profile does not configure it."""
         return self.sections.get(name)
+
+    def table(self, key: str, kind: type[T]) -> T | None:
+        """The component table ``key`` typed as ``kind`` (None when absent)."""
+        value = self.sections.get(key)
+        if value is None or isinstance(value, kind):
+            return value
+        raise TypeError(f"profile table [{key}] is a {type(value).__name__}, not {kind.__name__}")
 
     def __getattr__(self, name: str) -> Any:
         # ``profile.redis`` for a component's table; only called when normal lookup fails.

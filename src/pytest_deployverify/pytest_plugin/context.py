@@ -12,6 +12,7 @@ from pytest_deployverify.components.base import Component
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.secrets import Redactor
 from pytest_deployverify.profile.settings import Resolved
+from pytest_deployverify.pytest_plugin.collection import ChecklistChoice
 
 
 @dataclass
@@ -26,6 +27,7 @@ class RunContext:
     # Every registered component (built-in, entry points, hooks) and the checks they declare.
     components: list[Component] = field(default_factory=list)
     catalog: Catalog = field(default_factory=Catalog)
+    checklist: ChecklistChoice = field(default_factory=lambda: ChecklistChoice(True))
     # Node ids of destructive checks skipped by the production guard.
     held_back: list[str] = field(default_factory=list)
 

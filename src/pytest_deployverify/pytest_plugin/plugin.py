@@ -22,6 +22,12 @@ from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load
 from pytest_deployverify.profile.secrets import Redactor
 from pytest_deployverify.profile.settings import resolve
 from pytest_deployverify.pytest_plugin import fixtures as _fixtures
+from pytest_deployverify.pytest_plugin.collection import (
+    ALL,
+    checklist_modules,
+    collect_checklist,
+    parse_checklist_choice,
+)
 from pytest_deployverify.pytest_plugin.component_fixtures import (
     COMPONENT_REGISTRY,
     component_registry,
@@ -113,6 +119,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "of YAML, or `helm template` output in one file) instead of the live cluster",
     )
     group.addoption(
+        "--checklist",
+        dest="deployverify_checklist",
+        metavar="all|none|SECTIONS",
+        help="which of the shipped checklist to collect with an environment selected: all "
+        "(default), none (only your own tests), or sections such as smoke,security "
+        "(also DEPLOYVERIFY_CHECKLIST, ini deployverify_checklist)",
+    )
+    group.addoption(
         "--run-by",
         dest="deployverify_run_by",
         metavar="NAME",
@@ -120,6 +134,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("deployverify_env", "default environment profile name", default=None)
     parser.addini("deployverify_env_dir", "folder of environment profiles", default=None)
+    parser.addini(
+        "deployverify_checklist", "all, none, or sections of the shipped checklist", default=None
+    )
     parser.addini(
         "deployverify_signoff_exit", "strict or verdict (see --signoff-exit)", default=None
     )
@@ -130,6 +147,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {text}")
     context = _build_context(config)
     config.stash[RUN_CONTEXT] = context
+    if context.profile is not None:
+        from pytest_deployverify.checklist import fixtures as checklist_fixtures
+
+        config.pluginmanager.register(checklist_fixtures, "deployverify-checklist-fixtures")
     if context.redactor:
         config.stash[PREVIOUS_LOG_FACTORY] = _install_log_redaction(context.redactor)
     if context.profile is not None and not hasattr(config, "workerinput"):
@@ -186,6 +207,19 @@ def _build_context(config: pytest.Config) -> RunContext:
         for secret in loaded.profile.iter_secrets():
             redactor.add_secret(secret)
     _check_contradictions(config, loaded)
+    checklist = resolve(
+        option="--checklist",
+        cli_value=config.getoption("deployverify_checklist"),
+        env_var="DEPLOYVERIFY_CHECKLIST",
+        environ=environ,
+        ini_name="deployverify_checklist",
+        ini_value=lambda: _ini(config, "deployverify_checklist"),
+        default=ALL,
+    )
+    try:
+        choice = parse_checklist_choice(checklist.value or ALL)
+    except ValueError as exc:
+        raise pytest.UsageError(f"deployverify: {checklist.source}: {exc}") from None
     return RunContext(
         env=env,
         env_dir=env_dir,
@@ -196,6 +230,7 @@ def _build_context(config: pytest.Config) -> RunContext:
         variables=loaded.variables if loaded else (),
         components=components,
         catalog=check_catalog(components),
+        checklist=choice,
     )
 
 
@@ -329,8 +364,15 @@ def _shown(config: pytest.Config, path: Path | None) -> str:
         return str(path)
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     context = get_context(config)
+    if context is not None and context.profile is not None:
+        # Before -m/-k deselection (a plain hook of pytest's own), so they apply to these too.
+        modules = checklist_modules(context.components)
+        items.extend(collect_checklist(session, modules, context.checklist))
     profile = context.profile if context else None
     default = profile.default_severity.value if profile and profile.default_severity else None
     guard = bool(context and context.protected and not context.allow_destructive)

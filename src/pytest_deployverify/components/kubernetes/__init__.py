@@ -22,6 +22,10 @@ def _endpoint(section: KubernetesConfig) -> str:
 
 component = Component(
     name="kubernetes",
+    checklist=(
+        "pytest_deployverify.checklist.test_kubernetes_infra",
+        "pytest_deployverify.checklist.test_kubernetes_security",
+    ),
     title="Kubernetes",
     sections=(
         SectionSpec("kubernetes", KubernetesConfig, "the cluster and the workloads to verify"),

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from checklist_support import conclude_item as conclude
 
+from pytest_deployverify.checklist.support import conclude_item as conclude
 from pytest_deployverify.evidence import Evidence
 
 if TYPE_CHECKING:

@@ -62,9 +62,10 @@ def api_call(fn: Any, *args: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def prom_section(profile: Profile) -> PrometheusConfig:
-    if profile.prometheus is None:
+    section = profile.table("prometheus", PrometheusConfig)
+    if section is None:
         not_applicable(f"prometheus is not configured for environment {profile.name}")
-    return profile.prometheus
+    return section
 
 
 @pytest.fixture(scope="module")

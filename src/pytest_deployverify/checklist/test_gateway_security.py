@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
-from checklist_support import conclude_outcome as conclude
 
+from pytest_deployverify.checklist.support import conclude_outcome as conclude
 from pytest_deployverify.checks.http import auth, catalog, headers, openapi, tenants, tls
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations

@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 
 import httpx
 import pytest
-from checklist_support import conclude_outcome as conclude
 
+from pytest_deployverify.checklist.support import conclude_outcome as conclude
 from pytest_deployverify.checks.findings import summarize
 from pytest_deployverify.checks.http import (
     auth,

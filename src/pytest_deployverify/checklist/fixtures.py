@@ -65,9 +65,10 @@ def workload(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="module")
 def http(profile: Profile) -> HttpConfig:
-    if profile.http is None:
+    section = profile.table("http", HttpConfig)
+    if section is None:
         not_applicable(f"http is not configured for environment {profile.name}")
-    return profile.http
+    return section
 
 
 @pytest.fixture(scope="module")

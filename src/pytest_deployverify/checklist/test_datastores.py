@@ -41,9 +41,10 @@ def read(fn: Any, *args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def redis_section(profile: Profile) -> RedisConfig:
-    if profile.redis is None:
+    section = profile.table("redis", RedisConfig)
+    if section is None:
         not_applicable(f"redis is not configured for environment {profile.name}")
-    return profile.redis
+    return section
 
 
 @pytest.fixture(scope="module")
@@ -264,9 +265,10 @@ def test_redis_exporter(
 
 @pytest.fixture(scope="module")
 def pg_section(profile: Profile) -> PostgresConfig:
-    if profile.postgres is None:
+    section = profile.table("postgres", PostgresConfig)
+    if section is None:
         not_applicable(f"postgres is not configured for environment {profile.name}")
-    return profile.postgres
+    return section
 
 
 @pytest.fixture(scope="module")
