@@ -18,7 +18,8 @@ from pytest_deployverify.components import (
     SectionSpec,
 )
 from pytest_deployverify.components.catalog import all_components
-from pytest_deployverify.profile.model import HttpConfig, PostgresConfig, Profile, RedisConfig
+from pytest_deployverify.components.redis import RedisConfig
+from pytest_deployverify.profile.model import HttpConfig, PostgresConfig, Profile
 from tests.clients.servers import make_profile
 
 PROFILE = make_profile(

@@ -18,8 +18,9 @@ from pytest_deployverify.checks.postgres_checks import (
     setting_matches,
     split_object,
 )
-from pytest_deployverify.checks.prometheus_checks import firing_alerts
-from pytest_deployverify.checks.redis_checks import (
+from pytest_deployverify.checks.prometheus import firing_alerts
+from pytest_deployverify.checks.redis import (
+    RedisExpectations,
     RedisSnapshot,
     persistence_findings,
     rdb_schedule,
@@ -31,7 +32,6 @@ from pytest_deployverify.expectations.monitoring import (
     format_duration,
     parse_duration,
 )
-from pytest_deployverify.expectations.redis import RedisExpectations
 from pytest_deployverify.profile.schema import build
 
 NOW = 1_800_000_000.0

@@ -15,24 +15,26 @@ import redis
 from pytest_deployverify.checks.gates import Outcome, evaluate_at, resolve_gate
 from pytest_deployverify.checks.observability import grafana_api, logs_api, tracing_api
 from pytest_deployverify.checks.postgres_checks import read_server
-from pytest_deployverify.checks.redis_checks import (
+from pytest_deployverify.checks.redis import (
+    RedisSentinelExpectations,
     auth_findings,
-    probe_unauthenticated,
-    read_sentinels,
-    read_snapshot,
     sentinel_findings,
 )
 from pytest_deployverify.components.errors import ComponentUnavailable
 from pytest_deployverify.components.postgres import build_postgres
 from pytest_deployverify.components.prometheus import AlertmanagerApi, ApiError, PromApi
-from pytest_deployverify.components.redis import no_retry
+from pytest_deployverify.components.redis import (
+    no_retry,
+    probe_unauthenticated,
+    read_sentinels,
+    read_snapshot,
+)
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
     LogsConfig,
     MetricGate,
     TracingConfig,
 )
-from pytest_deployverify.expectations.redis import RedisSentinelExpectations
 from pytest_deployverify.profile.schema import build
 from sandbox.servers.postgres import start_postgres
 from sandbox.servers.prometheus import start_prometheus

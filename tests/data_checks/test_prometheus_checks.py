@@ -23,7 +23,7 @@ from pytest_deployverify.checks.alertmanager_checks import (
     receiver_integrations,
 )
 from pytest_deployverify.checks.findings import Finding, summarize
-from pytest_deployverify.checks.prometheus_checks import (
+from pytest_deployverify.checks.prometheus import (
     alertmanager_link_findings,
     firing_alert_findings,
     job_targets,

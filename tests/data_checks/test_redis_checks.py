@@ -13,30 +13,31 @@ import pytest
 import redis
 
 from pytest_deployverify.checks.findings import Finding, summarize
-from pytest_deployverify.checks.redis_checks import (
+from pytest_deployverify.checks.redis import (
+    Persistence,
+    RedisExpectations,
+    RedisSentinelExpectations,
+    ReplicationRole,
+    TlsProbe,
     auth_findings,
     hit_rate,
     memory_findings,
     persistence_findings,
-    probe_plaintext,
-    probe_tls,
-    probe_unauthenticated,
-    read_sentinels,
-    read_snapshot,
     replication_findings,
     sentinel_findings,
     snapshot_summary,
     tls_findings,
 )
-from pytest_deployverify.components.redis import build_redis
-from pytest_deployverify.expectations.monitoring import NoDataPolicy
-from pytest_deployverify.expectations.redis import (
-    Persistence,
-    RedisExpectations,
-    RedisSentinelExpectations,
-    ReplicationRole,
+from pytest_deployverify.components.redis import (
+    RedisConfig,
+    build_redis,
+    probe_tls,
+    probe_unauthenticated,
+    read_sentinels,
+    read_snapshot,
+    tls_probe,
 )
-from pytest_deployverify.profile.model import RedisConfig
+from pytest_deployverify.profile.fields import NoDataPolicy
 from pytest_deployverify.profile.schema import build
 from sandbox.certs import CertFiles, make_certs
 from sandbox.servers.redis import RedisServer, start_redis
@@ -125,7 +126,7 @@ def test_healthy_cache_passes_every_check(
     snap = read_snapshot(client)
     findings = [
         *auth_findings(probe_unauthenticated(healthy_config)),
-        *tls_findings(healthy_config, probe_tls(healthy_config), probe_plaintext(healthy_config)),
+        *tls_findings(tls_probe(healthy_config, snap)),
         *persistence_findings(snap, expectations),
         *memory_findings(snap, expectations),
         *replication_findings(snap, expect(role="master")),
@@ -160,6 +161,8 @@ def test_unauthenticated_ping_is_refused_with_noauth(healthy_config: RedisConfig
 
 
 def test_plaintext_port_left_open_fails_tls(plain_redis: RedisServer) -> None:
+    """The plaintext listener is found from what the server reports (INFO tcp_port), without the
+    profile having to list the port."""
     assert plain_redis.port is not None
     config = redis_config(
         f"rediss://127.0.0.1:{plain_redis.tls_port}/0",
@@ -167,18 +170,53 @@ def test_plaintext_port_left_open_fails_tls(plain_redis: RedisServer) -> None:
         ca_file=str(plain_redis.ca_file),
         expect_tls=True,
     )
-    plaintext = probe_plaintext(config, [plain_redis.port])
-    assert not plaintext[0].answered  # the TLS port itself refuses plaintext
-    [finding] = only(tls_findings(config, probe_tls(config), plaintext), "redis-tls")
+    with build_redis(config) as client:
+        snap = read_snapshot(client)
+    probe = tls_probe(config, snap)
+    assert probe.ports_from_server == (plain_redis.port,)
+    assert probe.tls is not None
+    assert probe.tls.answered
+    [finding] = only(tls_findings(probe), "redis-tls")
     assert finding.subject == f"redis 127.0.0.1:{plain_redis.port}"
     assert "answers plaintext RESP ('-NOAUTH" in finding.message
+    assert "the server reports it as its tcp_port" in finding.message
     assert "expected plaintext connections to be refused" in finding.message
+
+
+def test_a_profile_listed_plaintext_port_is_probed_too(plain_redis: RedisServer) -> None:
+    assert plain_redis.port is not None
+    config = redis_config(
+        f"rediss://127.0.0.1:{plain_redis.tls_port}/0",
+        password=REDIS_PASSWORD,
+        ca_file=str(plain_redis.ca_file),
+        expect_tls=True,
+        expect={"plaintext_ports": [plain_redis.port]},
+    )
+    probe = tls_probe(config)  # no snapshot: only the URL's port and the listed one
+    assert not probe.plaintext[0].answered  # the TLS port itself refuses plaintext
+    [finding] = only(tls_findings(probe), "redis-tls")
+    assert finding.subject == f"redis 127.0.0.1:{plain_redis.port}"
+    assert "tcp_port" not in finding.message
+
+
+def test_healthy_tls_only_server_reports_no_plaintext_port(
+    healthy_config: RedisConfig, client: redis.Redis
+) -> None:
+    probe = tls_probe(healthy_config, read_snapshot(client))
+    assert probe.ports_from_server == ()
+    assert tls_findings(probe) == []
 
 
 def test_plaintext_url_when_tls_is_expected(plain_redis: RedisServer) -> None:
     config = redis_config(plain_redis.url, password=REDIS_PASSWORD, expect_tls=True)
-    findings = tls_findings(config, None, [])
-    [finding] = only(findings, "redis-tls")
+    probe = TlsProbe(
+        url_display=config.url.display,
+        scheme=config.url.scheme,
+        address=f"{config.url.host}:{config.url.port}",
+        tls=None,
+        plaintext=(),
+    )
+    [finding] = only(tls_findings(probe), "redis-tls")
     assert "the profile expects TLS but the URL is redis://:***@127.0.0.1" in finding.message
     assert REDIS_PASSWORD not in finding.message
 
@@ -187,7 +225,7 @@ def test_tls_with_an_untrusted_certificate(healthy_config: RedisConfig, certs: C
     config = redis_config(
         healthy_config.url.get(), password=REDIS_PASSWORD, ca_file=str(certs.other_ca_cert)
     )
-    [finding] = only(tls_findings(config, probe_tls(config), []), "redis-tls")
+    [finding] = only(tls_findings(tls_probe(config)), "redis-tls")
     assert "no verified TLS session: TLS handshake failed: CERTIFICATE_VERIFY_FAILED" in (
         finding.message
     )

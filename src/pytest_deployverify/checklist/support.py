@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.checks.findings import summarize
+from pytest_deployverify.checks.findings import Finding, summarize
 
 if TYPE_CHECKING:
     from pytest_deployverify.checklist.kubernetes import ItemResult
@@ -23,6 +24,14 @@ def conclude_item(result: ItemResult, evidence: Evidence) -> None:
         pytest.skip(result.skipped)
     passed = result.passed  # a plain bool keeps the report to the message
     assert passed, result.message
+
+
+def conclude(findings: Iterable[Finding]) -> None:
+    """Pass when nothing was found; else fail with one line per finding, most severe first."""
+    __tracebackhide__ = True  # the report points at the check and shows the findings
+    found = list(findings)
+    if found:
+        raise AssertionError(summarize(found))
 
 
 def conclude_outcome(outcome: Outcome) -> None:

@@ -18,7 +18,7 @@ from pytest_deployverify.checks.alertmanager_checks import (
 )
 from pytest_deployverify.checks.findings import Finding, summarize
 from pytest_deployverify.checks.gates import GateConfigError, Outcome, resolve_gate, run_gate
-from pytest_deployverify.checks.prometheus_checks import (
+from pytest_deployverify.checks.prometheus import (
     alertmanager_link_findings,
     firing_alert_findings,
     firing_alerts,

@@ -15,12 +15,26 @@ own. No pytest, no clients here.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from pytest_deployverify.profile.model import Section, Severity
+from pytest_deployverify.profile.model import Profile, Section, Severity
 
-__all__ = ["Catalog", "CheckSpec", "DuplicateCheck", "declare"]
+__all__ = [
+    "Applies",
+    "Catalog",
+    "CheckSpec",
+    "DuplicateCheck",
+    "declare",
+    "flag",
+    "lookup",
+    "needs",
+    "needs_any",
+]
+
+# Whether a check applies to a profile: None when it does, else the reason (naming the key to set).
+Applies = Callable[[Profile], str | None]
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 _REF = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\Z")
@@ -39,6 +53,11 @@ class CheckSpec:
     reads: tuple[str, ...] = ()
     destructive: bool = False
     description: str = ""
+    applies: Applies | None = None
+
+    def not_applicable(self, profile: Profile) -> str | None:
+        """Why the check does not apply to ``profile`` (None when it does)."""
+        return self.applies(profile) if self.applies is not None else None
 
     @property
     def blocking(self) -> bool:
@@ -71,6 +90,7 @@ def declare(
     reads: Iterable[str] = (),
     destructive: bool = False,
     description: str = "",
+    applies: Applies | None = None,
 ) -> CheckSpec:
     """Validate and return a declaration; a mistake is a ValueError naming the id and the fix."""
     if not _ID.match(id):
@@ -100,7 +120,69 @@ def declare(
         reads=reads_t,
         destructive=destructive,
         description=" ".join(description.split()),
+        applies=applies,
     )
+
+
+_MISSING = object()
+
+
+def lookup(profile: Profile, key: str) -> Any:
+    """The value at a dotted profile key (``redis.expect.role``, ``version``); ``_MISSING`` when a
+    table on the way is absent."""
+    head, *rest = key.split(".")
+    value: Any = (
+        profile.sections[head] if head in profile.sections else getattr(profile, head, None)
+    )
+    for part in rest:
+        if value is None:
+            return _MISSING
+        value = value.get(part) if isinstance(value, Mapping) else getattr(value, part, _MISSING)
+    return value
+
+
+def _is_set(value: Any) -> bool:
+    """Set to something that asks for a check: not absent, not empty, not 0 or false."""
+    if value is _MISSING or value is None or value is False:
+        return False
+    return bool(value) if isinstance(value, int | float | tuple | list | Mapping | str) else True
+
+
+def _shown(key: str) -> str:
+    table, _, leaf = key.rpartition(".")
+    return f"[{table}] {leaf}" if table else key
+
+
+def needs(*keys: str) -> Applies:
+    """Applies when every key is set; else names the first one missing."""
+
+    def applies(profile: Profile) -> str | None:
+        for key in keys:
+            if not _is_set(lookup(profile, key)):
+                return f"{_shown(key)} is not set in profile {profile.name!r}"
+        return None
+
+    return applies
+
+
+def needs_any(*keys: str) -> Applies:
+    """Applies when at least one key is set; else names them all."""
+
+    def applies(profile: Profile) -> str | None:
+        if any(_is_set(lookup(profile, key)) for key in keys):
+            return None
+        return f"none of {', '.join(_shown(k) for k in keys)} is set in profile {profile.name!r}"
+
+    return applies
+
+
+def flag(key: str) -> Applies:
+    """Applies when a boolean key is true; else says it is false."""
+
+    def applies(profile: Profile) -> str | None:
+        return None if lookup(profile, key) is True else f"{_shown(key)} = false"
+
+    return applies
 
 
 class DuplicateCheck(ValueError):

@@ -30,6 +30,21 @@ class Finding:
         return f"[{self.check_id}] {self.subject}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A kind of finding a check reports: stable id, default severity, what it guards against.
+
+    Calling it makes a ``Finding``: ``REDIS_AUTH(subject, message)`` (a finding may carry another
+    severity when the same rule is broken more or less badly)."""
+
+    id: str
+    severity: Severity
+    title: str = ""
+
+    def __call__(self, subject: str, message: str, severity: Severity | None = None) -> Finding:
+        return Finding(self.id, severity or self.severity, subject, message)
+
+
 def summarize(findings: Iterable[Finding]) -> str:
     """A multi-line message for an assertion: one finding per line, most severe first."""
     order = {s: i for i, s in enumerate(Severity)}
@@ -55,6 +70,7 @@ __all__ = [
     "NOT_APPLICABLE_PREFIX",
     "Finding",
     "NotApplicable",
+    "Rule",
     "Severity",
     "split_not_applicable",
     "summarize",

@@ -79,7 +79,7 @@ def _connect(section: PostgresConfig, profile: Profile) -> psycopg.Connection[An
 
 component = Component(
     name="postgres",
-    checklist=("pytest_deployverify.checklist.test_datastores",),
+    checklist=("pytest_deployverify.checklist.test_postgres",),
     title="PostgreSQL",
     sections=(SectionSpec("postgres", PostgresConfig, "the PostgreSQL database of the service"),),
     connect=_connect,

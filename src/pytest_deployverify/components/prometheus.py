@@ -17,8 +17,13 @@ from typing import Any, Self
 import httpx
 import yaml
 
-from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.components.errors import ComponentUnavailable, network_problem, timed_out
+from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
+from pytest_deployverify.components.errors import (
+    ComponentUnavailable,
+    ReadError,
+    network_problem,
+    timed_out,
+)
 from pytest_deployverify.profile.model import AlertmanagerConfig, Profile, PrometheusConfig
 
 Params = Mapping[str, str | int | float]
@@ -340,6 +345,15 @@ def _connect(section: PrometheusConfig, profile: Profile) -> PromApi:
     return build_prom_api(section)
 
 
+def _targets(ctx: ReadContext) -> dict[str, Any]:
+    """``/api/v1/targets``: every active and dropped scrape target."""
+    api: PromApi = ctx.client
+    try:
+        return api.targets()
+    except ApiError as exc:
+        raise ReadError("prometheus", api.display, "GET /api/v1/targets", exc.problem) from exc
+
+
 component = Component(
     name="prometheus",
     checklist=("pytest_deployverify.checklist.test_monitoring",),
@@ -348,5 +362,6 @@ component = Component(
         SectionSpec("prometheus", PrometheusConfig, "the Prometheus that scrapes the service"),
     ),
     connect=_connect,
+    reads={"targets": _targets},
     extra="prometheus",
 )

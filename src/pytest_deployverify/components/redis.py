@@ -1,24 +1,73 @@
-"""A redis-py client from the profile: bounded timeouts, no retries, PING as the probe."""
+"""The Redis component: ``[redis]``, a redis-py client without retries, and its readers.
+
+Readers: ``info`` (INFO all, plus CONFIG GET where allowed), ``auth_probe`` (PING without
+credentials), ``tls_probe`` (a verified TLS PING and plaintext PINGs on every candidate port,
+the one the server itself reports included), ``sentinels`` (read-only SENTINEL commands). Nothing
+here writes to Redis. redis-py is imported only when a client is built, so a profile without
+Redis never needs it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import socket
+import ssl
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+from pytest_deployverify.checks.findings import NotApplicable
+from pytest_deployverify.checks.redis import (
+    CHECKS,
+    RedisExpectations,
+    RedisSentinelExpectations,
+    RedisSnapshot,
+    RespReply,
+    SentinelReading,
+    TlsProbe,
+)
+from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
+from pytest_deployverify.components.errors import (
+    ComponentUnavailable,
+    network_problem,
+    timed_out,
+)
+from pytest_deployverify.profile.fields import RedisUrl, Seconds
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.secrets import Secret
 
-from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.components.errors import ComponentUnavailable, network_problem, timed_out
-from pytest_deployverify.profile.model import Profile, RedisConfig
+if TYPE_CHECKING:
+    import redis as redis_lib
+    from redis.retry import Retry
 
 COMPONENT = "redis"
+CONFIG_KEYS = ("save", "appendonly", "maxmemory", "maxmemory-policy", "port", "tls-port")
+_PING = b"*1\r\n$4\r\nPING\r\n"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RedisConfig:
+    """``[redis]``: the Redis (cache, rate limits) the service uses."""
+
+    url: RedisUrl
+    password: Secret | None = None
+    username: str | None = None
+    ca_file: str | None = None
+    timeout: Seconds = 2.0
+    expect_tls: bool = False
+    expect: RedisExpectations = dataclasses.field(default_factory=RedisExpectations)
+
+
+# -- the client ------------------------------------------------------------------------------------
 
 
 def no_retry() -> Retry:
     """redis-py 8 retries 3 times with exponential backoff by default (connect and commands):
     against a black-holed server that is four timeouts per command. A verifier wants one."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     return Retry(NoBackoff(), retries=0)
 
 
@@ -45,8 +94,10 @@ def redis_kwargs(config: RedisConfig) -> dict[str, Any]:
     return kwargs
 
 
-def connect_redis(config: RedisConfig) -> redis.Redis:
+def connect_redis(config: RedisConfig) -> redis_lib.Redis:
     """A client for the profile's Redis; nothing is sent until the first command."""
+    import redis
+
     return redis.Redis.from_url(_url_for(config), **redis_kwargs(config))
 
 
@@ -68,6 +119,8 @@ def _url_for(config: RedisConfig) -> str:
 
 def explain_redis_error(exc: BaseException, timeout: float) -> str:
     """One phrase for why a Redis command failed (no secret: redis-py never echoes passwords)."""
+    import redis
+
     if isinstance(exc, redis.AuthenticationError | redis.exceptions.NoPermissionError):
         return f"rejected the credentials: {exc} (check the profile's redis password/username)"
     if isinstance(exc, redis.ResponseError) and "NOAUTH" in str(exc).upper():
@@ -75,6 +128,8 @@ def explain_redis_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, redis.TimeoutError):
         phase = "connect" if "connect" in str(exc).lower() else "read"
         return timed_out(timeout, phase)
+    if isinstance(exc, redis.exceptions.InvalidResponse) or "protocol error" in str(exc).lower():
+        return "answered something that is not the Redis protocol (is this port really Redis?)"
     problem = network_problem(exc, timeout)
     if problem is not None:
         return problem
@@ -83,8 +138,13 @@ def explain_redis_error(exc: BaseException, timeout: float) -> str:
     return f"failed: {type(exc).__name__}: {exc}"
 
 
-def build_redis(config: RedisConfig) -> redis.Redis:
+redis_problem = explain_redis_error  # the name the readers' callers used
+
+
+def build_redis(config: RedisConfig) -> redis_lib.Redis:
     """The probed client: PING must answer within the timeout, else ``ComponentUnavailable``."""
+    import redis
+
     client = connect_redis(config)
     try:
         if not client.ping():
@@ -97,17 +157,251 @@ def build_redis(config: RedisConfig) -> redis.Redis:
     return client
 
 
-def _connect(section: RedisConfig, profile: Profile) -> redis.Redis:
+# -- reading ---------------------------------------------------------------------------------------
+
+
+def client_endpoint(client: redis_lib.Redis) -> str:
+    """``host:port`` of a redis-py client (no credentials), for messages."""
+    kwargs = client.connection_pool.connection_kwargs
+    return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+
+
+def read_snapshot(
+    client: redis_lib.Redis, *, timeout: float = 2.0, clock: Any = time.time
+) -> RedisSnapshot:
+    """INFO all, plus CONFIG GET of the persistence, memory and port keys when CONFIG is allowed.
+
+    Raises ``ComponentUnavailable`` (naming Redis and its address) when INFO itself fails.
+    """
+    import redis
+
+    endpoint = client_endpoint(client)
+    try:
+        info = client.info("all")
+    except redis.RedisError as exc:
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(exc, timeout)) from exc
+    config: dict[str, str] = {}
+    unreadable: list[str] = []
+    try:
+        raw = client.config_get(*CONFIG_KEYS)
+        config = {str(k): str(v) for k, v in raw.items()}
+    except (redis.ResponseError, redis.exceptions.NoPermissionError) as exc:
+        unreadable.append(
+            f"CONFIG GET refused ({str(exc).split(',')[0]}): the RDB save schedule was judged "
+            "from INFO only (managed services disable CONFIG)"
+        )
+    except redis.RedisError as exc:
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(exc, timeout)) from exc
+    return RedisSnapshot(
+        endpoint=endpoint, info=info, config=config, unreadable=tuple(unreadable), taken_at=clock()
+    )
+
+
+def resp_ping(
+    host: str,
+    port: int,
+    *,
+    timeout: float,
+    tls: ssl.SSLContext | None = None,
+    server_hostname: str | None = None,
+) -> RespReply:
+    """Connect (optionally over TLS), send PING without AUTH, and read the first reply line."""
+    address = f"{host}:{port}"
+    version = None
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            raw.settimeout(timeout)
+            sock: socket.socket = raw
+            if tls is not None:
+                sock = tls.wrap_socket(raw, server_hostname=server_hostname or host)
+                version = sock.version()  # type: ignore[attr-defined,unused-ignore]
+            sock.sendall(_PING)
+            data = b""
+            while b"\r\n" not in data and len(data) < 512:
+                chunk = sock.recv(512)
+                if not chunk:
+                    break
+                data += chunk
+    except ssl.SSLError as exc:
+        return RespReply(
+            address, tls is not None, None, f"TLS handshake failed: {exc.reason or exc}"
+        )
+    except TimeoutError:
+        return RespReply(address, tls is not None, None, f"no answer within {timeout:g} s")
+    except ConnectionRefusedError:
+        return RespReply(address, tls is not None, None, "connection refused")
+    except OSError as exc:
+        return RespReply(address, tls is not None, None, f"connection failed: {exc}")
+    line = data.split(b"\r\n", 1)[0].decode("utf-8", errors="replace")
+    if not data:
+        return RespReply(address, tls is not None, None, "closed the connection without a reply")
+    if line[:1] not in ("+", "-") or b"\r\n" not in data:
+        return RespReply(
+            address, tls is not None, None, f"answered bytes that are not RESP: {data[:40]!r}"
+        )
+    return RespReply(address, tls is not None, line[:200], None, version)
+
+
+def _tls_context(config: RedisConfig) -> ssl.SSLContext:
+    return (
+        ssl.create_default_context(cafile=config.ca_file)
+        if config.ca_file
+        else ssl.create_default_context()
+    )
+
+
+def probe_timeout(config: RedisConfig) -> float:
+    return config.expect.probe_timeout or config.timeout
+
+
+def probe_unauthenticated(config: RedisConfig, timeout: float | None = None) -> RespReply:
+    """PING the profile's Redis without credentials (over TLS for ``rediss://``)."""
+    tls = _tls_context(config) if config.url.scheme == "rediss" else None
+    return resp_ping(
+        config.url.host, config.url.port or 6379, timeout=timeout or config.timeout, tls=tls
+    )
+
+
+def probe_plaintext(
+    config: RedisConfig, extra_ports: Sequence[int] = (), timeout: float | None = None
+) -> list[RespReply]:
+    """PING in plaintext on the profile's port and on ``extra_ports`` of the same host."""
+    port = config.url.port or 6379
+    ports = list(dict.fromkeys([port, *extra_ports]))
+    return [
+        resp_ping(config.url.host, p, timeout=timeout or config.timeout, tls=None) for p in ports
+    ]
+
+
+def probe_tls(config: RedisConfig, timeout: float | None = None) -> RespReply:
+    """PING over verified TLS (the profile's CA) to learn the negotiated TLS version."""
+    return resp_ping(
+        config.url.host,
+        config.url.port or 6379,
+        timeout=timeout or config.timeout,
+        tls=_tls_context(config),
+    )
+
+
+def server_plaintext_ports(snap: RedisSnapshot) -> tuple[int, ...]:
+    """The plaintext port the server reports about itself: CONFIG ``port`` (0 means plaintext is
+    off), else INFO ``tcp_port``, which Redis sets to the TLS port when plaintext is off (that
+    one is probed anyway, as the URL's port)."""
+    configured = snap.config.get("port")
+    value = configured if configured is not None else snap.get("tcp_port")
+    try:
+        port = int(str(value))
+    except ValueError:
+        return ()
+    return (port,) if port > 0 else ()
+
+
+def read_sentinels(
+    expect: RedisSentinelExpectations, timeout: float, ca_file: str | None = None
+) -> list[SentinelReading]:
+    """Ask every Sentinel ``SENTINEL CKQUORUM`` and ``SENTINEL MASTER`` (read-only commands)."""
+    import redis
+
+    readings = []
+    for address in expect.addresses:
+        host, _, port_text = address.rpartition(":")
+        client = redis.Redis(
+            host=host or address,
+            port=int(port_text or 26379),
+            password=expect.password.get() if expect.password else None,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            retry=no_retry(),
+            ssl=expect.tls,
+            ssl_ca_certs=ca_file if expect.tls else None,
+        )
+        try:
+            try:
+                reply = cast(Any, client).execute_command("SENTINEL", "CKQUORUM", expect.master)
+                ckquorum, ok = _text(reply), True
+            except redis.ResponseError as exc:
+                ckquorum, ok = str(exc), False
+            master = cast(Mapping[str, Any], client.sentinel_master(expect.master))
+            readings.append(SentinelReading(address, ckquorum, ok, dict(master)))
+        except redis.RedisError as exc:
+            readings.append(SentinelReading(address, problem=explain_redis_error(exc, timeout)))
+        finally:
+            client.close()
+    return readings
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# -- readers -----------------------------------------------------------------------------------
+
+
+def _info(ctx: ReadContext) -> RedisSnapshot:
+    section: RedisConfig = ctx.section
+    return read_snapshot(ctx.client, timeout=probe_timeout(section))
+
+
+def _auth_probe(ctx: ReadContext) -> RespReply:
+    section: RedisConfig = ctx.section
+    if not section.expect.require_auth:
+        raise NotApplicable("[redis.expect] require_auth = false")
+    ctx.client  # noqa: B018 - an unreachable Redis fails here once, with its own message
+    return probe_unauthenticated(section, probe_timeout(section))
+
+
+def tls_probe(section: RedisConfig, snap: RedisSnapshot | None = None) -> TlsProbe:
+    """A verified TLS PING (for ``rediss://``) and plaintext PINGs on the URL's port, the ports
+    the server reports in ``snap`` and the profile's ``plaintext_ports``."""
+    from_server = server_plaintext_ports(snap) if snap is not None else ()
+    timeout = probe_timeout(section)
+    tls = probe_tls(section, timeout) if section.url.scheme == "rediss" else None
+    ports = [*from_server, *section.expect.plaintext_ports]
+    return TlsProbe(
+        url_display=section.url.display,
+        scheme=section.url.scheme,
+        address=f"{section.url.host}:{section.url.port or 6379}",
+        tls=tls,
+        plaintext=tuple(probe_plaintext(section, ports, timeout)),
+        ports_from_server=from_server,
+    )
+
+
+def _tls_probe(ctx: ReadContext) -> TlsProbe:
+    section: RedisConfig = ctx.section
+    if not section.expect_tls:
+        raise NotApplicable("[redis] expect_tls = false: TLS is not required for this environment")
+    return tls_probe(section, ctx.read("redis.info"))
+
+
+def _sentinels(ctx: ReadContext) -> list[SentinelReading]:
+    section: RedisConfig = ctx.section
+    sentinel = section.expect.sentinel
+    if sentinel is None:
+        raise NotApplicable("[redis.expect.sentinel] is not configured")
+    return read_sentinels(sentinel, probe_timeout(section), section.ca_file)
+
+
+def _connect(section: RedisConfig, profile: Profile) -> redis_lib.Redis:
     return build_redis(section)
 
 
 component = Component(
     name="redis",
-    checklist=("pytest_deployverify.checklist.test_datastores",),
     title="Redis",
     sections=(
         SectionSpec("redis", RedisConfig, "the Redis (cache, rate limits) the service uses"),
     ),
     connect=_connect,
+    reads={
+        "info": _info,
+        "auth_probe": _auth_probe,
+        "tls_probe": _tls_probe,
+        "sentinels": _sentinels,
+    },
+    checks=CHECKS,
+    checklist=("pytest_deployverify.checklist.test_redis",),
     extra="redis",
+    description="Reachability, authentication, TLS, persistence, memory, hit rate, replication, "
+    "Sentinel and exporter of the cache.",
 )

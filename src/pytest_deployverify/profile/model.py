@@ -18,7 +18,6 @@ from pytest_deployverify.profile.fields import (
     HttpUrl,
     PositiveFloat,
     PostgresDsn,
-    RedisUrl,
     Seconds,
 )
 from pytest_deployverify.profile.schema import FieldError, Range, SchemaError, build, lazy_factory
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
         PrometheusExpectations,
     )
     from pytest_deployverify.expectations.postgres import PostgresExpectations
-    from pytest_deployverify.expectations.redis import RedisExpectations
 
 # The expectation sections are imported only when a profile uses them: building their dozens of
 # dataclasses costs start-up time that a run without them should not pay (see schema.lazy_factory).
@@ -46,7 +44,6 @@ __lazy_types__ = {
     "PrometheusExpectations": (_E + "monitoring", "PrometheusExpectations"),
     "TracingConfig": (_E + "monitoring", "TracingConfig"),
     "PostgresExpectations": (_E + "postgres", "PostgresExpectations"),
-    "RedisExpectations": (_E + "redis", "RedisExpectations"),
 }
 
 T = TypeVar("T")
@@ -116,19 +113,6 @@ class KubernetesConfig:
     page_size: Annotated[int, Range(ge=1, le=5000)] = 500
     expect: KubeExpectations = dataclasses.field(
         default_factory=lazy_factory(__lazy_types__, "KubeExpectations")
-    )
-
-
-@model
-class RedisConfig:
-    url: RedisUrl
-    password: Secret | None = None
-    username: str | None = None
-    ca_file: str | None = None
-    timeout: Seconds = 2.0
-    expect_tls: bool = False
-    expect: RedisExpectations = dataclasses.field(
-        default_factory=lazy_factory(__lazy_types__, "RedisExpectations")
     )
 
 

@@ -58,6 +58,18 @@ def cached_metadata(item: pytest.Item, default_severity: str | None = None) -> I
 
 
 SPEC_ATTRIBUTE = "__deployverify_check__"
+ITEM_SPEC = pytest.StashKey["CheckSpec | None"]()
+
+
+def cached_spec(item: pytest.Item) -> CheckSpec | None:
+    """The item's declaration, looked up once (from ``@item(SPEC)`` or the catalog)."""
+    if ITEM_SPEC not in item.stash:
+        meta = cached_metadata(item)
+        context = get_context(item.config)
+        catalog = context.catalog if context is not None else None
+        base = meta["check_id"].split("[", 1)[0] if meta["declared"] else None
+        item.stash[ITEM_SPEC] = declared_spec(item, base, catalog) if base else None
+    return item.stash[ITEM_SPEC]
 
 
 def declared_spec(

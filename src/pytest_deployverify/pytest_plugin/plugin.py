@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from pytest_deployverify.checks.findings import NOT_APPLICABLE_PREFIX, NotApplicable
 from pytest_deployverify.components.base import Component
 from pytest_deployverify.components.catalog import (
     ComponentLoadError,
@@ -17,6 +18,7 @@ from pytest_deployverify.components.catalog import (
     check_catalog,
     profile_sections,
 )
+from pytest_deployverify.components.errors import ComponentUnavailable, NotConfigured, ReadError
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load_profile
 from pytest_deployverify.profile.secrets import Redactor
@@ -33,7 +35,12 @@ from pytest_deployverify.pytest_plugin.component_fixtures import (
     component_registry,
 )
 from pytest_deployverify.pytest_plugin.context import RUN_CONTEXT, RunContext, get_context
-from pytest_deployverify.pytest_plugin.markers import ITEM_META, MARKER_HELP, cached_metadata
+from pytest_deployverify.pytest_plugin.markers import (
+    ITEM_META,
+    MARKER_HELP,
+    cached_metadata,
+    cached_spec,
+)
 from pytest_deployverify.pytest_plugin.options import (
     parse_approval,
     parse_attestation,
@@ -447,8 +454,78 @@ def _start_prefetch(session: pytest.Session) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     meta = item.stash.get(ITEM_META, None)
-    if meta is not None and meta["error"]:
+    if meta is None:
+        return
+    if meta["error"]:
         pytest.fail(meta["error"], pytrace=False)
+    if meta["declared"]:
+        _prepare_declared(item, meta["reads"])
+
+
+def _prepare_declared(item: pytest.Item, refs: list[str]) -> None:
+    """A declared check that cannot apply is not applicable before anything is read: its primary
+    component is not configured, or the profile does not set what it needs (``CheckSpec.applies``).
+    Then the snapshots it judges are made ready."""
+    context = get_context(item.config)
+    spec = cached_spec(item)
+    if context is None or context.profile is None or spec is None:
+        return
+    profile = context.profile
+    reason: str | None = None
+    primary = spec.components[0] if spec.components else None
+    component = next((c for c in context.components if c.name == primary), None)
+    if component is not None and not component.configured_in(profile):
+        reason = str(NotConfigured(component.name, profile.name, component.key))
+    reason = reason or spec.not_applicable(profile)
+    if reason is not None:
+        raise pytest.skip.Exception(NOT_APPLICABLE_PREFIX + reason, _use_item_location=True)
+    if refs:
+        _resolve_reads(item, refs)
+
+
+def _resolve_reads(item: pytest.Item, refs: list[str]) -> None:
+    """The snapshots a declared check judges, made ready before it runs: a component that is
+    unreachable or a read that failed makes the check an error (it could not be judged), not a
+    failure. Not applicable and not configured are left for the check to meet, since a check may
+    read some snapshots only when the profile asks for them."""
+    context = get_context(item.config)
+    if context is None or context.profile is None:
+        return
+    registry = component_registry(item.config, context.profile)
+    problem: str | None = None
+    for ref in refs:
+        try:
+            registry.read(ref)
+        except (ComponentUnavailable, ReadError) as exc:
+            problem = str(exc)
+            break
+        except Exception:
+            continue
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: Any, request: pytest.FixtureRequest
+) -> Generator[None, Any, Any]:
+    try:
+        return (yield)
+    except NotApplicable as exc:
+        raise _not_applicable_skip(exc) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    try:
+        return (yield)
+    except NotApplicable as exc:
+        raise _not_applicable_skip(exc) from None
+
+
+def _not_applicable_skip(exc: NotApplicable) -> BaseException:
+    """A check or fixture raised the pure ``NotApplicable``: the skip of its own kind."""
+    return pytest.skip.Exception(NOT_APPLICABLE_PREFIX + str(exc), _use_item_location=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,598 @@
+"""Redis: what the checklist expects (``[redis.expect]``), the snapshots it judges, the checks.
+
+Pure functions over plain snapshots; the reading (INFO, CONFIG GET, PING without credentials,
+Sentinel commands) lives in ``components.redis``. Everything is judged from INFO where possible,
+because managed services (ElastiCache, Memorystore, Azure Cache) disable CONFIG; what could only
+come from CONFIG is listed in ``unreadable`` instead of being guessed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pytest_deployverify.checks.declarations import declare, flag, needs, needs_any
+from pytest_deployverify.checks.findings import Finding, Rule, Severity
+from pytest_deployverify.profile.fields import (
+    Count,
+    Fraction,
+    NoDataPolicy,
+    PositiveFloat,
+    Seconds,
+)
+from pytest_deployverify.profile.schema import Range
+from pytest_deployverify.profile.secrets import Secret
+
+model = dataclasses.dataclass(frozen=True, kw_only=True)
+
+Port = Annotated[int, Range(ge=1, le=65535)]
+
+# Every policy but noeviction: a cache that refuses writes when full fails the service instead.
+EVICTING_POLICIES = (
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+)
+# Replies meaning "not without credentials": NOAUTH/WRONGPASS, and protected mode's DENIED.
+REFUSAL_PREFIXES = ("-NOAUTH", "-WRONGPASS", "-DENIED", "-ERR AUTH", "-NOPERM")
+
+
+# -- expectations --------------------------------------------------------------------------------
+
+
+class Persistence(StrEnum):
+    """Which persistence the checklist asks for. ``none``: a pure cache; nothing is required."""
+
+    RDB = "rdb"
+    AOF = "aof"
+    BOTH = "both"
+    ANY = "any"
+    NONE = "none"
+
+
+class ReplicationRole(StrEnum):
+    MASTER = "master"
+    REPLICA = "replica"
+
+
+@model
+class RedisSentinelExpectations:
+    """``[redis.expect.sentinel]``: Sentinels watching the cache's master."""
+
+    addresses: tuple[str, ...]  # "host:port" of each Sentinel
+    master: str = "mymaster"
+    min_sentinels: Annotated[int, Range(ge=1)] = 3
+    password: Secret | None = None
+    tls: bool = False
+
+
+@model
+class RedisExpectations:
+    """``[redis.expect]``: TLS is asked for with ``[redis] expect_tls``; the hit-rate floor defaults
+    to ``[slo] cache_hit_rate``."""
+
+    require_auth: bool = True
+    # Ports on the Redis host that must not answer plaintext RESP when TLS is expected, besides
+    # the URL's port and the plaintext port the server itself reports (INFO tcp_port).
+    plaintext_ports: tuple[Port, ...] = ()
+    persistence: Persistence = Persistence.ANY
+    max_save_age_s: PositiveFloat = 86400.0
+    require_maxmemory: bool = True
+    eviction_policies: tuple[str, ...] = EVICTING_POLICIES
+    max_memory_fraction: Fraction = 0.9
+    min_hit_rate: Fraction | None = None  # None: [slo] cache_hit_rate
+    min_hit_samples: Count = 1000
+    hit_rate_no_data: NoDataPolicy = NoDataPolicy.FAIL
+    role: ReplicationRole | None = None
+    min_replicas: Count = 0
+    sentinel: RedisSentinelExpectations | None = None
+    # A Prometheus scrape job whose targets (the Redis exporter) must all be up.
+    exporter_job: str | None = None
+    probe_timeout: Seconds | None = None  # for the extra probes; None: [redis] timeout
+
+
+# -- snapshots -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedisSnapshot:
+    """INFO (all sections), the CONFIG values that could be read, and what could not be read."""
+
+    endpoint: str
+    info: Mapping[str, Any]
+    config: Mapping[str, str]
+    unreadable: tuple[str, ...] = ()
+    taken_at: float = 0.0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.info.get(key, default)
+
+
+@dataclass(frozen=True)
+class RespReply:
+    """What one connection answered to a bare ``PING`` sent without credentials."""
+
+    address: str
+    tls: bool
+    reply: str | None  # first RESP line, or None when nothing RESP-like came back
+    problem: str | None = None  # why there was no reply
+    tls_version: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.reply is not None
+
+    @property
+    def refused_auth(self) -> bool:
+        return self.reply is not None and self.reply.upper().startswith(REFUSAL_PREFIXES)
+
+
+@dataclass(frozen=True)
+class TlsProbe:
+    """The URL the profile uses, a verified TLS PING (for ``rediss://``), and plaintext PINGs on
+    every port that might serve plaintext: the URL's, the server's own ``tcp_port``, the profile's."""
+
+    url_display: str
+    scheme: str
+    address: str
+    tls: RespReply | None
+    plaintext: tuple[RespReply, ...]
+    ports_from_server: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class SentinelReading:
+    """What one Sentinel said about the master (or why it could not be asked)."""
+
+    address: str
+    ckquorum: str | None = None
+    quorum_ok: bool = False
+    master: Mapping[str, Any] = field(default_factory=dict)
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class HitRate:
+    """Keyspace hit rate since the last stats reset, and what it means against the floor."""
+
+    status: str  # "pass", "fail" or "inconclusive"
+    rate: float | None
+    hits: int
+    misses: int
+    floor: float
+    min_samples: int
+    message: str
+
+    @property
+    def samples(self) -> int:
+        return self.hits + self.misses
+
+
+# -- rules and declarations -----------------------------------------------------------------------
+
+AUTH = Rule("redis-auth-required", Severity.CRITICAL, "clients without credentials are refused")
+TLS = Rule("redis-tls", Severity.HIGH, "TLS in use, plaintext refused")
+PERSISTENCE = Rule("redis-persistence", Severity.HIGH, "persistence configured and saving")
+MEMORY = Rule("redis-memory", Severity.HIGH, "memory limit and eviction policy")
+REPLICATION = Rule("redis-replication", Severity.HIGH, "replication as expected")
+SENTINEL = Rule("redis-sentinel", Severity.HIGH, "Sentinel quorum reachable")
+REACH = Rule("redis-reachable", Severity.CRITICAL, "INFO answers with a version")
+
+_R = ("redis",)
+REDIS_REACH = declare(
+    "INFRA-REDIS-REACH",
+    title="Redis answers PING and INFO",
+    section="infra",
+    severity="critical",
+    components=_R,
+    keys=("redis.url",),
+    reads=("redis.info",),
+    description="The cache the service depends on is reachable with the profile's credentials.",
+)
+REDIS_AUTH = declare(
+    "SEC-REDIS-AUTH",
+    title="Redis refuses clients without credentials",
+    section="security",
+    severity="critical",
+    components=_R,
+    keys=("redis.expect.require_auth",),
+    reads=("redis.auth_probe",),
+    applies=flag("redis.expect.require_auth"),
+    description="A PING sent without credentials must be refused (NOAUTH); "
+    "set [redis.expect] require_auth = false for a cache that is deliberately open.",
+)
+REDIS_TLS = declare(
+    "SEC-REDIS-TLS",
+    title="Redis uses TLS and refuses plaintext",
+    section="security",
+    severity="high",
+    components=_R,
+    keys=("redis.expect_tls", "redis.expect.plaintext_ports"),
+    reads=("redis.tls_probe",),
+    applies=flag("redis.expect_tls"),
+    description="With [redis] expect_tls, the URL is rediss://, the handshake verifies against "
+    "ca_file, and no port of the host (the server's own tcp_port included) answers plaintext.",
+)
+REDIS_PERSISTENCE = declare(
+    "INFRA-REDIS-PERSIST",
+    title="Redis persistence configured and saving",
+    section="infra",
+    severity="high",
+    components=_R,
+    keys=("redis.expect.persistence", "redis.expect.max_save_age_s"),
+    reads=("redis.info",),
+)
+REDIS_MEMORY = declare(
+    "INFRA-REDIS-MEMORY",
+    title="Redis memory limit and eviction policy set",
+    section="infra",
+    severity="high",
+    components=_R,
+    keys=(
+        "redis.expect.require_maxmemory",
+        "redis.expect.eviction_policies",
+        "redis.expect.max_memory_fraction",
+    ),
+    reads=("redis.info",),
+)
+REDIS_HIT_RATE = declare(
+    "MON-REDIS-HITRATE",
+    title="Cache hit rate above the floor",
+    section="monitoring",
+    severity="medium",
+    components=_R,
+    keys=("slo.cache_hit_rate", "redis.expect.min_hit_rate", "redis.expect.min_hit_samples"),
+    reads=("redis.info",),
+)
+REDIS_REPLICATION = declare(
+    "INFRA-REDIS-REPLICATION",
+    title="Redis replication as expected",
+    section="infra",
+    severity="high",
+    components=_R,
+    keys=("redis.expect.role", "redis.expect.min_replicas"),
+    reads=("redis.info",),
+    applies=needs_any("redis.expect.role", "redis.expect.min_replicas"),
+)
+REDIS_SENTINEL = declare(
+    "INFRA-REDIS-SENTINEL",
+    title="Redis Sentinel quorum reachable",
+    section="infra",
+    severity="high",
+    components=_R,
+    keys=("redis.expect.sentinel",),
+    reads=("redis.sentinels",),
+    applies=needs("redis.expect.sentinel"),
+)
+REDIS_EXPORTER = declare(
+    "MON-REDIS-EXPORTER",
+    title="Redis exporter scraped by Prometheus",
+    section="monitoring",
+    severity="medium",
+    components=("redis", "prometheus"),
+    keys=("redis.expect.exporter_job",),
+    reads=("prometheus.targets",),
+    applies=needs("redis.expect.exporter_job", "prometheus"),
+)
+CHECKS = (
+    REDIS_REACH,
+    REDIS_AUTH,
+    REDIS_TLS,
+    REDIS_PERSISTENCE,
+    REDIS_MEMORY,
+    REDIS_HIT_RATE,
+    REDIS_REPLICATION,
+    REDIS_SENTINEL,
+    REDIS_EXPORTER,
+)
+
+
+# -- judging -------------------------------------------------------------------------------------
+
+
+def snapshot_summary(snap: RedisSnapshot) -> dict[str, Any]:
+    """The INFO fields the checks use, as small plain data for evidence."""
+    keys = (
+        "redis_version",
+        "role",
+        "connected_slaves",
+        "uptime_in_seconds",
+        "aof_enabled",
+        "aof_last_write_status",
+        "rdb_last_bgsave_status",
+        "rdb_last_save_time",
+        "rdb_changes_since_last_save",
+        "maxmemory",
+        "maxmemory_policy",
+        "used_memory",
+        "keyspace_hits",
+        "keyspace_misses",
+    )
+    summary: dict[str, Any] = {key: snap.info[key] for key in keys if key in snap.info}
+    if snap.config:
+        summary["config"] = dict(snap.config)
+    if snap.unreadable:
+        summary["unreadable"] = list(snap.unreadable)
+    return summary
+
+
+def reach_findings(snap: RedisSnapshot) -> list[Finding]:
+    if snap.get("redis_version"):
+        return []
+    return [REACH(f"redis {snap.endpoint}", "INFO answered without redis_version")]
+
+
+def auth_findings(reply: RespReply) -> list[Finding]:
+    """An unauthenticated PING must be refused (NOAUTH/WRONGPASS)."""
+    subject = f"redis {reply.address}"
+    if reply.refused_auth:
+        return []
+    if reply.reply is None:
+        return [
+            AUTH(
+                subject,
+                f"could not test authentication: {reply.problem}; expected a reply refusing "
+                "an unauthenticated PING (NOAUTH)",
+                Severity.HIGH,
+            )
+        ]
+    if reply.reply.upper().startswith("+PONG"):
+        message = (
+            f"answered {reply.reply!r} to a PING without credentials; expected NOAUTH "
+            "(set requirepass or ACL users with passwords)"
+        )
+    else:
+        message = f"answered {reply.reply!r} to a PING without credentials; expected NOAUTH"
+    return [AUTH(subject, message)]
+
+
+def tls_findings(probe: TlsProbe) -> list[Finding]:
+    """TLS in use (``rediss://``, verified handshake) and no port answering plaintext RESP."""
+    findings: list[Finding] = []
+    subject = f"redis {probe.address}"
+    if probe.scheme != "rediss":
+        findings.append(
+            TLS(
+                subject,
+                f"the profile expects TLS but the URL is {probe.url_display} (plaintext); "
+                "expected rediss://",
+            )
+        )
+    elif probe.tls is not None and probe.tls.reply is None:
+        findings.append(
+            TLS(
+                subject,
+                f"no verified TLS session: {probe.tls.problem}; expected a TLS handshake "
+                "trusted by the profile's ca_file",
+            )
+        )
+    for reply in probe.plaintext:
+        if reply.answered:
+            port = reply.address.rpartition(":")[2]
+            told = (
+                " (the server reports it as its tcp_port)"
+                if port.isdigit() and int(port) in probe.ports_from_server
+                else ""
+            )
+            findings.append(
+                TLS(
+                    f"redis {reply.address}",
+                    f"answers plaintext RESP ({reply.reply!r}){told}; expected plaintext "
+                    "connections to be refused when TLS is required",
+                )
+            )
+    return findings
+
+
+def _age(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def rdb_schedule(snap: RedisSnapshot) -> bool | None:
+    """True/False when the RDB save schedule is known (CONFIG, or INFO shows snapshots), else None."""
+    if "save" in snap.config:
+        return bool(snap.config["save"].strip())
+    if int(snap.get("rdb_saves", 0) or 0) > 0 or int(snap.get("rdb_last_bgsave_time_sec", -1)) >= 0:
+        return True
+    return None
+
+
+def persistence_findings(
+    snap: RedisSnapshot, expect: RedisExpectations, now: float | None = None
+) -> list[Finding]:
+    """RDB and/or AOF as expected, the last save and write successful, the last save recent."""
+    now = snap.taken_at if now is None else now
+    subject = f"redis {snap.endpoint}"
+    found: list[Finding] = []
+
+    def fail(message: str, severity: Severity = Severity.HIGH) -> None:
+        found.append(PERSISTENCE(subject, message, severity))
+
+    aof = int(snap.get("aof_enabled", 0) or 0) == 1
+    rdb = rdb_schedule(snap)
+    want = expect.persistence
+    save_text = snap.config.get("save")
+    rdb_seen = (
+        f"save {save_text!r}"
+        if save_text is not None
+        else f"rdb_saves:{snap.get('rdb_saves', '?')} since start"
+    )
+    unknown_rdb = (
+        "the save schedule could not be read (CONFIG refused) and no RDB snapshot was taken "
+        f"in {_age(float(snap.get('uptime_in_seconds', 0)))} of uptime"
+    )
+    if want in (Persistence.AOF, Persistence.BOTH) and not aof:
+        fail(f"AOF is off (aof_enabled:0); expected appendonly yes (persistence = {want.value})")
+    if want in (Persistence.RDB, Persistence.BOTH):
+        if rdb is False:
+            fail(f"RDB snapshots are off ({rdb_seen}); expected a save schedule")
+        elif rdb is None:
+            fail(f"RDB snapshots could not be confirmed: {unknown_rdb}", Severity.MEDIUM)
+    if want is Persistence.ANY and not aof:
+        if rdb is False:
+            fail(
+                f"persistence is off: AOF off (aof_enabled:0) and no RDB schedule ({rdb_seen}); "
+                "expected AOF or an RDB save schedule"
+            )
+        elif rdb is None:
+            fail(
+                f"persistence could not be confirmed: AOF is off and {unknown_rdb}", Severity.MEDIUM
+            )
+
+    uses_rdb = rdb is True or want in (Persistence.RDB, Persistence.BOTH)
+    bgsave = snap.get("rdb_last_bgsave_status")
+    if uses_rdb and bgsave not in (None, "ok"):
+        fail(f"the last RDB save failed (rdb_last_bgsave_status:{bgsave}); expected ok")
+    if aof:
+        for key in ("aof_last_write_status", "aof_last_bgrewrite_status"):
+            status = snap.get(key)
+            if status not in (None, "ok"):
+                fail(f"the last AOF write failed ({key}:{status}); expected ok")
+    last_save = snap.get("rdb_last_save_time")
+    pending = int(snap.get("rdb_changes_since_last_save", 0) or 0)
+    if uses_rdb and last_save is not None and pending > 0:
+        age = now - float(last_save)
+        if age > expect.max_save_age_s:
+            fail(
+                f"{pending} change(s) not saved for {_age(age)} (rdb_last_save_time "
+                f"{int(last_save)}); expected a save within {_age(expect.max_save_age_s)}"
+            )
+    return found
+
+
+def memory_findings(snap: RedisSnapshot, expect: RedisExpectations) -> list[Finding]:
+    """maxmemory set, an evicting policy, and used memory under a fraction of maxmemory."""
+    subject = f"redis {snap.endpoint}"
+    found: list[Finding] = []
+    maxmemory = int(snap.get("maxmemory", 0) or 0)
+    policy = str(snap.get("maxmemory_policy", "?"))
+    used = int(snap.get("used_memory", 0) or 0)
+    if expect.require_maxmemory and maxmemory == 0:
+        found.append(
+            MEMORY(
+                subject,
+                "maxmemory is 0 (unlimited): the cache can grow until the node runs out of "
+                "memory; expected a maxmemory limit",
+            )
+        )
+    if expect.eviction_policies and policy not in expect.eviction_policies:
+        found.append(
+            MEMORY(
+                subject,
+                f"maxmemory-policy is {policy}; expected one of {', '.join(expect.eviction_policies)}",
+            )
+        )
+    if maxmemory > 0 and used / maxmemory > expect.max_memory_fraction:
+        found.append(
+            MEMORY(
+                subject,
+                f"used_memory {used} B is {used / maxmemory:.0%} of maxmemory {maxmemory} B; "
+                f"expected under {expect.max_memory_fraction:.0%}",
+            )
+        )
+    return found
+
+
+def hit_rate(snap: RedisSnapshot, floor: float, min_samples: int, no_data: NoDataPolicy) -> HitRate:
+    """``keyspace_hits / (hits + misses)`` against ``floor``; too few lookups → ``no_data``."""
+    hits = int(snap.get("keyspace_hits", 0) or 0)
+    misses = int(snap.get("keyspace_misses", 0) or 0)
+    total = hits + misses
+    rate = hits / total if total else None
+    shown = f"{rate:.1%}" if rate is not None else "n/a"
+    if total < max(min_samples, 1):
+        message = (
+            f"only {total} keyspace lookup(s) since the stats were reset (hit rate {shown}); "
+            f"at least {max(min_samples, 1)} are needed to judge the {floor:.0%} floor "
+            f"(no-data policy: {no_data.value})"
+        )
+        return HitRate(no_data.value, rate, hits, misses, floor, min_samples, message)
+    assert rate is not None
+    if rate < floor:
+        message = f"hit rate {shown} ({hits} hits, {misses} misses); expected at least {floor:.0%}"
+        return HitRate("fail", rate, hits, misses, floor, min_samples, message)
+    message = f"hit rate {shown} over {total} lookups (floor {floor:.0%})"
+    return HitRate("pass", rate, hits, misses, floor, min_samples, message)
+
+
+def replication_findings(snap: RedisSnapshot, expect: RedisExpectations) -> list[Finding]:
+    """The expected role; enough online replicas on a master; an up link on a replica."""
+    subject = f"redis {snap.endpoint}"
+    found: list[Finding] = []
+    role = str(snap.get("role", "?"))
+    actual = ReplicationRole.REPLICA if role == "slave" else role
+    if expect.role is not None and actual != expect.role:
+        found.append(REPLICATION(subject, f"role is {role}; expected {expect.role.value}"))
+    if role == "master" and expect.min_replicas:
+        online = [
+            value
+            for key, value in snap.info.items()
+            if key.startswith("slave")
+            and key[5:].isdigit()
+            and isinstance(value, Mapping)
+            and value.get("state") == "online"
+        ]
+        if len(online) < expect.min_replicas:
+            found.append(
+                REPLICATION(
+                    subject,
+                    f"{len(online)} online replica(s) (connected_slaves:"
+                    f"{snap.get('connected_slaves', 0)}); expected at least {expect.min_replicas}",
+                )
+            )
+    if role == "slave" and snap.get("master_link_status") != "up":
+        found.append(
+            REPLICATION(
+                subject, f"master_link_status is {snap.get('master_link_status')}; expected up"
+            )
+        )
+    return found
+
+
+def sentinel_findings(
+    readings: Sequence[SentinelReading], expect: RedisSentinelExpectations
+) -> list[Finding]:
+    """Every Sentinel answers, quorum and failover authorisation reachable, enough Sentinels."""
+    found: list[Finding] = []
+    for reading in readings:
+        where = f"redis sentinel {reading.address}"
+        if reading.problem is not None:
+            found.append(SENTINEL(where, f"could not be asked: {reading.problem}"))
+        elif not reading.quorum_ok:
+            found.append(
+                SENTINEL(
+                    where,
+                    f"CKQUORUM answered {reading.ckquorum!r}; expected OK (quorum and failover "
+                    "authorisation reachable)",
+                )
+            )
+        elif reading.master.get("is_odown") or reading.master.get("is_sdown"):
+            found.append(
+                SENTINEL(
+                    where,
+                    f"sees master {expect.master} as down (flags {reading.master.get('flags')})",
+                    Severity.CRITICAL,
+                )
+            )
+    answered = [r for r in readings if r.problem is None and r.master]
+    known = max((int(r.master.get("num-other-sentinels", 0)) + 1 for r in answered), default=0)
+    if known < expect.min_sentinels:
+        found.append(
+            SENTINEL(
+                f"redis sentinel master {expect.master}",
+                f"{known} Sentinel(s) monitor the master ({len(answered)} of "
+                f"{len(readings)} configured answered); expected at least {expect.min_sentinels}",
+            )
+        )
+    return found
