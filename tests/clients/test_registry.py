@@ -18,8 +18,10 @@ from pytest_deployverify.components import (
     SectionSpec,
 )
 from pytest_deployverify.components.catalog import all_components
+from pytest_deployverify.components.http import HttpConfig
+from pytest_deployverify.components.postgres import PostgresConfig
 from pytest_deployverify.components.redis import RedisConfig
-from pytest_deployverify.profile.model import HttpConfig, PostgresConfig, Profile
+from pytest_deployverify.profile.model import Profile
 from tests.clients.servers import make_profile
 
 PROFILE = make_profile(

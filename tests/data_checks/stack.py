@@ -22,8 +22,8 @@ import pytest
 import redis
 import yaml
 
+from pytest_deployverify.components.postgres import PostgresConfig
 from pytest_deployverify.components.redis import RedisConfig, no_retry
-from pytest_deployverify.profile.model import PostgresConfig
 from pytest_deployverify.profile.schema import build
 from sandbox.ports import LOOPBACK, free_port
 from sandbox.procs import ManagedProcess

@@ -22,10 +22,10 @@ from pytest_deployverify.checks.http import (
     smoke,
 )
 from pytest_deployverify.checks.http import tls as tls_checks
-from pytest_deployverify.components.http import http_client
+from pytest_deployverify.components.http import HttpConfig, http_client
 from pytest_deployverify.components.prometheus import tls_verify
 from pytest_deployverify.expectations.gateway import Credentials, HttpExpectations
-from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import build
 from sandbox.certs import CertFiles
 from sandbox.gateway import DEFAULT_SERVICES, start_downstream

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.components.http import HttpConfig
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 from pytest_deployverify.pytest_plugin.context import get_context
 

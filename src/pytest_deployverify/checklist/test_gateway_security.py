@@ -15,9 +15,10 @@ import pytest
 
 from pytest_deployverify.checklist.support import conclude_outcome as conclude
 from pytest_deployverify.checks.http import auth, catalog, headers, openapi, tenants, tls
+from pytest_deployverify.components.http import HttpConfig
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
-from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 pytestmark = pytest.mark.security

@@ -25,10 +25,11 @@ from pytest_deployverify.checks.http import (
     smoke,
 )
 from pytest_deployverify.checks.http.common import Outcome
+from pytest_deployverify.components.http import HttpConfig
 from pytest_deployverify.components.prometheus import tls_verify
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
-from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 

@@ -30,7 +30,7 @@ from pytest_deployverify.checks.prometheus import (
     target_summary,
 )
 from pytest_deployverify.components.errors import ComponentUnavailable
-from pytest_deployverify.components.prometheus import ApiError
+from pytest_deployverify.components.prometheus import ApiError, PrometheusConfig
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
@@ -39,7 +39,7 @@ from pytest_deployverify.expectations.monitoring import (
     PrometheusExpectations,
     TracingConfig,
 )
-from pytest_deployverify.profile.model import Profile, PrometheusConfig
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 from pytest_deployverify.pytest_plugin.context import get_context
 

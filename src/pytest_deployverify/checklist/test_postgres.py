@@ -14,9 +14,10 @@ import pytest
 from pytest_deployverify.checks import postgres_checks as pg
 from pytest_deployverify.checks.findings import Finding, summarize
 from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.postgres import PostgresConfig
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.postgres import PostgresExpectations
-from pytest_deployverify.profile.model import PostgresConfig, Profile
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 
 

@@ -5,14 +5,30 @@ Redirects are not followed: a check that expects ``301 -> https`` must see the 3
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+
 import httpx
 
 from pytest_deployverify.components.base import Component, SectionSpec
 from pytest_deployverify.components.errors import ComponentUnavailable
 from pytest_deployverify.components.prometheus import explain_http_error, tls_verify
-from pytest_deployverify.profile.model import HttpConfig, Profile
+from pytest_deployverify.expectations.gateway import HttpExpectations
+from pytest_deployverify.profile.fields import HttpUrl, Seconds
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "http"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HttpConfig:
+    base_url: HttpUrl
+    ca_file: str | None = None
+    verify_tls: bool = True
+    timeout: Seconds = 5.0
+    headers: Mapping[str, Secret] = dataclasses.field(default_factory=dict)
+    expect: HttpExpectations = dataclasses.field(default_factory=HttpExpectations)
 
 
 def http_client(config: HttpConfig) -> httpx.Client:

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import psycopg
 
 from pytest_deployverify.components.base import Component, SectionSpec
 from pytest_deployverify.components.errors import ComponentUnavailable, network_problem, timed_out
-from pytest_deployverify.profile.model import PostgresConfig, Profile
+from pytest_deployverify.expectations.postgres import PostgresExpectations
+from pytest_deployverify.profile.fields import PostgresDsn, Seconds
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "postgres"
 # libpq (and psycopg, which follows it) treats a connect_timeout below 2 s as 2 s.
 MIN_CONNECT_TIMEOUT = 2
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostgresConfig:
+    dsn: PostgresDsn
+    password: Secret | None = None
+    timeout: Seconds = 5.0
+    database: str | None = None
+    expect: PostgresExpectations = dataclasses.field(default_factory=PostgresExpectations)
 
 
 def connect_timeout(timeout: float) -> int:

@@ -8,6 +8,7 @@ alerts, alertmanagers, readiness, range queries as plain data. ``PromApi.connect
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import ssl
 import threading
@@ -17,6 +18,7 @@ from typing import Any, Self
 import httpx
 import yaml
 
+from pytest_deployverify.components.alertmanager import AlertmanagerConfig
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.errors import (
     ComponentUnavailable,
@@ -24,9 +26,22 @@ from pytest_deployverify.components.errors import (
     network_problem,
     timed_out,
 )
-from pytest_deployverify.profile.model import AlertmanagerConfig, Profile, PrometheusConfig
+from pytest_deployverify.expectations.monitoring import MetricGate, PrometheusExpectations
+from pytest_deployverify.profile.fields import HttpUrl, Seconds
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.secrets import Secret
 
 Params = Mapping[str, str | int | float]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PrometheusConfig:
+    url: HttpUrl
+    bearer_token: Secret | None = None
+    ca_file: str | None = None
+    timeout: Seconds = 5.0
+    job: str | None = None
+    expect: PrometheusExpectations = dataclasses.field(default_factory=PrometheusExpectations)
 
 
 class ApiError(Exception):
@@ -360,6 +375,12 @@ component = Component(
     title="Prometheus",
     sections=(
         SectionSpec("prometheus", PrometheusConfig, "the Prometheus that scrapes the service"),
+        SectionSpec(
+            "gates",
+            tuple[MetricGate, ...],
+            "metric gates: PromQL held to a threshold over a past window",
+            unique="name",
+        ),
     ),
     connect=_connect,
     reads={"targets": _targets},

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.profile.model import Service
+from pytest_deployverify.profile.fields import HttpUrl, Seconds
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Service:
+    """A downstream service whose health endpoint must answer."""
+
+    name: str
+    url: HttpUrl
+    timeout: Seconds = 5.0
+
 
 component = Component(
     name="services",

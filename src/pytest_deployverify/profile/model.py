@@ -10,41 +10,15 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum, StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 from pytest_deployverify.profile.fields import (
     Count,
     Fraction,
-    HttpUrl,
     PositiveFloat,
-    PostgresDsn,
-    Seconds,
 )
-from pytest_deployverify.profile.schema import FieldError, Range, SchemaError, build, lazy_factory
+from pytest_deployverify.profile.schema import FieldError, SchemaError, build
 from pytest_deployverify.profile.secrets import Secret
-
-if TYPE_CHECKING:
-    from pytest_deployverify.expectations.gateway import HttpExpectations
-    from pytest_deployverify.expectations.kube import KubeExpectations
-    from pytest_deployverify.expectations.monitoring import (
-        MetricGate,
-        PrometheusExpectations,
-    )
-    from pytest_deployverify.expectations.postgres import PostgresExpectations
-
-# The expectation sections are imported only when a profile uses them: building their dozens of
-# dataclasses costs start-up time that a run without them should not pay (see schema.lazy_factory).
-_E = "pytest_deployverify.expectations."
-__lazy_types__ = {
-    "HttpExpectations": (_E + "gateway", "HttpExpectations"),
-    "KubeExpectations": (_E + "kube", "KubeExpectations"),
-    "GrafanaConfig": (_E + "monitoring", "GrafanaConfig"),
-    "LogsConfig": (_E + "monitoring", "LogsConfig"),
-    "MetricGate": (_E + "monitoring", "MetricGate"),
-    "PrometheusExpectations": (_E + "monitoring", "PrometheusExpectations"),
-    "TracingConfig": (_E + "monitoring", "TracingConfig"),
-    "PostgresExpectations": (_E + "postgres", "PostgresExpectations"),
-}
 
 T = TypeVar("T")
 
@@ -101,66 +75,6 @@ class SectionSpec:
 
 
 @model
-class KubernetesConfig:
-    """Where the cluster is and which workloads the checklist is about."""
-
-    kubeconfig: str | None = None
-    context: str | None = None
-    in_cluster: bool = False
-    namespace: str = "default"
-    workloads: tuple[str, ...] = ()
-    timeout: Seconds = 10.0
-    page_size: Annotated[int, Range(ge=1, le=5000)] = 500
-    expect: KubeExpectations = dataclasses.field(
-        default_factory=lazy_factory(__lazy_types__, "KubeExpectations")
-    )
-
-
-@model
-class PrometheusConfig:
-    url: HttpUrl
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
-    timeout: Seconds = 5.0
-    job: str | None = None
-    expect: PrometheusExpectations = dataclasses.field(
-        default_factory=lazy_factory(__lazy_types__, "PrometheusExpectations")
-    )
-
-
-@model
-class AlertmanagerConfig:
-    url: HttpUrl
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
-    timeout: Seconds = 5.0
-    receivers: tuple[str, ...] = ()
-
-
-@model
-class HttpConfig:
-    base_url: HttpUrl
-    ca_file: str | None = None
-    verify_tls: bool = True
-    timeout: Seconds = 5.0
-    headers: Mapping[str, Secret] = dataclasses.field(default_factory=dict)
-    expect: HttpExpectations = dataclasses.field(
-        default_factory=lazy_factory(__lazy_types__, "HttpExpectations")
-    )
-
-
-@model
-class PostgresConfig:
-    dsn: PostgresDsn
-    password: Secret | None = None
-    timeout: Seconds = 5.0
-    database: str | None = None
-    expect: PostgresExpectations = dataclasses.field(
-        default_factory=lazy_factory(__lazy_types__, "PostgresExpectations")
-    )
-
-
-@model
 class Slo:
     """Thresholds from the source checklists; checks read the ones they need."""
 
@@ -169,15 +83,6 @@ class Slo:
     p99_latency_ms: PositiveFloat = 2000.0
     cache_hit_rate: Fraction = 0.9
     cert_min_days: Count = 14
-
-
-@model
-class Service:
-    """A downstream service whose health endpoint must answer."""
-
-    name: str
-    url: HttpUrl
-    timeout: Seconds = 5.0
 
 
 @model
@@ -220,7 +125,6 @@ class Profile:
     version: str | None = None
     default_severity: Severity | None = None
     slo: Slo = dataclasses.field(default_factory=Slo)
-    gates: tuple[MetricGate, ...] = ()
     manual: tuple[ManualItem, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     roles: tuple[str, ...] = DEFAULT_ROLES

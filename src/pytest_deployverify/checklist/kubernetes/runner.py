@@ -51,10 +51,11 @@ from pytest_deployverify.checks.kube.objects import (
     template_labels,
 )
 from pytest_deployverify.checks.kube.workloads import workload_findings
+from pytest_deployverify.components.kubernetes import KubernetesConfig
 from pytest_deployverify.components.kubernetes.errors import KubeError
 from pytest_deployverify.components.kubernetes.kinds import resolve_kind
 from pytest_deployverify.expectations.kube import HelmExpectations
-from pytest_deployverify.profile.model import KubernetesConfig, Profile
+from pytest_deployverify.profile.model import Profile
 
 if TYPE_CHECKING:
     from pytest_deployverify.components.kubernetes.reader import KubeReader

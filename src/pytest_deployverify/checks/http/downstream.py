@@ -19,7 +19,7 @@ import httpx
 from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.http import catalog
 from pytest_deployverify.checks.http.common import describe_error
-from pytest_deployverify.profile.model import Service
+from pytest_deployverify.components.services import Service
 
 MAX_WORKERS = 32
 

@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Annotated, Any
 
 from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.profile.model import KubernetesConfig, Profile
+from pytest_deployverify.expectations.kube import KubeExpectations
+from pytest_deployverify.profile.fields import Seconds
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.schema import Range
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class KubernetesConfig:
+    """Where the cluster is and which workloads the checklist is about."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    in_cluster: bool = False
+    namespace: str = "default"
+    workloads: tuple[str, ...] = ()
+    timeout: Seconds = 10.0
+    page_size: Annotated[int, Range(ge=1, le=5000)] = 500
+    expect: KubeExpectations = dataclasses.field(default_factory=KubeExpectations)
 
 
 def _connect(section: KubernetesConfig, profile: Profile) -> Any:

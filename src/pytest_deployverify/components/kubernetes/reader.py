@@ -26,6 +26,7 @@ from kubernetes.config import ConfigException, load_incluster_config, load_kube_
 from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from pytest_deployverify.components.errors import ComponentUnavailable, causes, network_problem
+from pytest_deployverify.components.kubernetes import KubernetesConfig
 from pytest_deployverify.components.kubernetes.errors import (
     KubeApiError,
     KubeError,
@@ -38,7 +39,6 @@ from pytest_deployverify.components.kubernetes.errors import (
 from pytest_deployverify.components.kubernetes.guard import ReadOnlyApiClient
 from pytest_deployverify.components.kubernetes.kinds import KINDS, Kind, resolve_kind
 from pytest_deployverify.components.kubernetes.selectors import object_labels, parse_label_selector
-from pytest_deployverify.profile.model import KubernetesConfig
 
 __all__ = [
     "KINDS",
