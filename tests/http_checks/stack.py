@@ -37,7 +37,7 @@ from pytest_deployverify.checks.http import (
 from pytest_deployverify.checks.http.common import Outcome
 from pytest_deployverify.components.catalog import load_profile
 from pytest_deployverify.components.http import HttpConfig, http_client
-from pytest_deployverify.components.prometheus import tls_verify
+from pytest_deployverify.components.httpcommon import tls_verify
 from pytest_deployverify.profile.model import Profile
 from sandbox.certs import CertFiles, make_certs
 from sandbox.gateway import DEFAULT_SERVICES, demo_env, start_downstream

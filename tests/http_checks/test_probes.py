@@ -23,7 +23,7 @@ from pytest_deployverify.checks.http import (
 )
 from pytest_deployverify.checks.http import tls as tls_checks
 from pytest_deployverify.components.http import HttpConfig, http_client
-from pytest_deployverify.components.prometheus import tls_verify
+from pytest_deployverify.components.httpcommon import tls_verify
 from pytest_deployverify.expectations.gateway import Credentials, HttpExpectations
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import build

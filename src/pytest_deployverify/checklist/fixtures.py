@@ -1,5 +1,4 @@
-"""Fixtures shared by the checklist files: the Kubernetes checklist per workload, the gateway's
-HTTP section. Imports of optional clients happen inside the fixtures, so a checklist run without
+"""Fixtures shared by the checklist files: the Kubernetes checklist per workload. Imports of optional clients happen inside the fixtures, so a checklist run without
 the Kubernetes extra still collects every other file."""
 
 from __future__ import annotations
@@ -9,14 +8,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.components.http import HttpConfig
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.applicability import not_applicable
 from pytest_deployverify.pytest_plugin.context import get_context
 
 if TYPE_CHECKING:
     from pytest_deployverify.checklist.kubernetes import KubeChecklist
-    from pytest_deployverify.expectations.gateway import HttpExpectations
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -62,16 +59,3 @@ def workload(request: pytest.FixtureRequest) -> str:
     if not name:
         not_applicable("no workloads to check: list them in [kubernetes] workloads")
     return name
-
-
-@pytest.fixture(scope="module")
-def http(profile: Profile) -> HttpConfig:
-    section = profile.table("http", HttpConfig)
-    if section is None:
-        not_applicable(f"http is not configured for environment {profile.name}")
-    return section
-
-
-@pytest.fixture(scope="module")
-def expect(http: HttpConfig) -> HttpExpectations:
-    return http.expect

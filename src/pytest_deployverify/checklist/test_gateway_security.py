@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pytest_deployverify.checklist.gateway_fixtures import expect, http
 from pytest_deployverify.checklist.support import conclude_outcome as conclude
 from pytest_deployverify.checks.http import auth, catalog, headers, openapi, tenants, tls
 from pytest_deployverify.components.http import HttpConfig
@@ -403,3 +404,6 @@ def test_plain_http_redirects(
         "http_redirect", outcome.observed, expected="301/308 to https://", ok=outcome.passed
     )
     conclude(outcome)
+
+
+__all__ = ["expect", "http"]  # fixtures shared with the other gateway module

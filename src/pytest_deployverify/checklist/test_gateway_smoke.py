@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from pytest_deployverify.checklist.gateway_fixtures import expect, http
 from pytest_deployverify.checklist.support import conclude_outcome as conclude
 from pytest_deployverify.checks.findings import summarize
 from pytest_deployverify.checks.http import (
@@ -26,7 +27,7 @@ from pytest_deployverify.checks.http import (
 )
 from pytest_deployverify.checks.http.common import Outcome
 from pytest_deployverify.components.http import HttpConfig
-from pytest_deployverify.components.prometheus import tls_verify
+from pytest_deployverify.components.httpcommon import tls_verify
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.expectations.gateway import HttpExpectations
 from pytest_deployverify.profile.model import Profile
@@ -305,3 +306,6 @@ def test_rate_limit_refuses_a_burst(
         ok=outcome.passed,
     )
     conclude(outcome)
+
+
+__all__ = ["expect", "http"]  # fixtures shared with the other gateway module

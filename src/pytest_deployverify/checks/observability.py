@@ -18,7 +18,8 @@ import httpx
 
 from pytest_deployverify.checks.findings import Finding, Severity
 from pytest_deployverify.components.errors import ComponentUnavailable
-from pytest_deployverify.components.prometheus import ApiError, explain_http_error, tls_verify
+from pytest_deployverify.components.httpcommon import explain_http_error, tls_verify
+from pytest_deployverify.components.prometheus import ApiError
 from pytest_deployverify.expectations.monitoring import (
     GrafanaConfig,
     LogsConfig,

@@ -12,7 +12,7 @@ import httpx
 
 from pytest_deployverify.components.base import Component, SectionSpec
 from pytest_deployverify.components.errors import ComponentUnavailable
-from pytest_deployverify.components.prometheus import explain_http_error, tls_verify
+from pytest_deployverify.components.httpcommon import explain_http_error, tls_verify
 from pytest_deployverify.expectations.gateway import HttpExpectations
 from pytest_deployverify.profile.fields import HttpUrl, Seconds
 from pytest_deployverify.profile.model import Profile

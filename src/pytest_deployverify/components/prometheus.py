@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import ssl
 import threading
 from collections.abc import Mapping
 from typing import Any, Self
@@ -20,12 +19,8 @@ import yaml
 
 from pytest_deployverify.components.alertmanager import AlertmanagerConfig
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
-from pytest_deployverify.components.errors import (
-    ComponentUnavailable,
-    ReadError,
-    network_problem,
-    timed_out,
-)
+from pytest_deployverify.components.errors import ComponentUnavailable, ReadError
+from pytest_deployverify.components.httpcommon import explain_http_error, tls_verify
 from pytest_deployverify.expectations.monitoring import MetricGate, PrometheusExpectations
 from pytest_deployverify.profile.fields import HttpUrl, Seconds
 from pytest_deployverify.profile.model import Profile
@@ -50,29 +45,6 @@ class ApiError(Exception):
     def __init__(self, message: str, problem: str) -> None:
         super().__init__(message)
         self.problem = problem
-
-
-def tls_verify(ca_file: str | None, verify_tls: bool = True) -> ssl.SSLContext | bool:
-    """What httpx ``verify=`` should get: a context trusting ``ca_file``, the system store, or off."""
-    if not verify_tls:
-        return False
-    return ssl.create_default_context(cafile=ca_file) if ca_file else True
-
-
-def explain_http_error(exc: BaseException, timeout: float) -> str:
-    """One phrase for why an httpx request failed."""
-    if isinstance(exc, httpx.TimeoutException):
-        phase = {
-            httpx.ConnectTimeout: "connect",
-            httpx.ReadTimeout: "read",
-            httpx.WriteTimeout: "write",
-            httpx.PoolTimeout: "pool",
-        }.get(type(exc))
-        return timed_out(timeout, phase)
-    problem = network_problem(exc, timeout)
-    if problem is not None:
-        return problem
-    return f"is unreachable: {type(exc).__name__}: {exc}"
 
 
 class _JsonApi:
