@@ -282,7 +282,7 @@ def test_checklist_command(pytester: pytest.Pytester) -> None:
     assert len(unknown.stderr.lines) == 1
     unknown.stderr.fnmatch_lines(["deployverify: checklist: *unknown environment 'nope'*"])
     pytester.makepyfile(test_broken="import not_a_module_anywhere\n")
-    broken = cli(pytester, "checklist")
+    broken = cli(pytester, "checklist", ".")
     assert broken.ret == 1
     broken.stderr.fnmatch_lines(
         ["deployverify: checklist: collection failed: test_broken.py: ModuleNotFoundError*"]

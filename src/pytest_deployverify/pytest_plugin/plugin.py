@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pytest_deployverify.components.errors import ComponentUnavailable, NotConfi
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load_profile
 from pytest_deployverify.profile.secrets import Redactor
-from pytest_deployverify.profile.settings import resolve
+from pytest_deployverify.profile.settings import DEFAULT_ENV_DIR, SettingError, resolve
 from pytest_deployverify.pytest_plugin import fixtures as _fixtures
 from pytest_deployverify.pytest_plugin.collection import (
     ALL,
@@ -49,7 +49,6 @@ from pytest_deployverify.pytest_plugin.options import (
 from pytest_deployverify.pytest_plugin.redaction import redact_report
 
 SIGNING_KEY_VAR = "DEPLOYVERIFY_SIGNING_KEY"
-DEFAULT_ENV_DIR = "verify/environments"
 
 ITEM_EVIDENCE = _fixtures.ITEM_EVIDENCE
 PREVIOUS_LOG_FACTORY = pytest.StashKey[Any]()
@@ -165,7 +164,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _build_context(config: pytest.Config) -> RunContext:
-    environ = os.environ
+    try:
+        return _context(config, os.environ)
+    except SettingError as exc:
+        raise pytest.UsageError(f"deployverify: {exc}") from None
+
+
+def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
     env = resolve(
         option="--env",
         cli_value=config.getoption("deployverify_env"),
@@ -183,10 +188,12 @@ def _build_context(config: pytest.Config) -> RunContext:
         ini_value=lambda: _ini(config, "deployverify_env_dir"),
         default=DEFAULT_ENV_DIR,
     )
-    try:
-        components = all_components(_hooked_components(config))
-    except ComponentLoadError as exc:
-        raise pytest.UsageError(f"deployverify: {exc}") from None
+    components: list[Component] = []
+    if env.value:  # a run that verifies no environment pays nothing for the components
+        try:
+            components = all_components(_hooked_components(config))
+        except ComponentLoadError as exc:
+            raise pytest.UsageError(f"deployverify: {exc}") from None
     redactor = Redactor()
     if environ.get(SIGNING_KEY_VAR):
         redactor.add(environ[SIGNING_KEY_VAR])

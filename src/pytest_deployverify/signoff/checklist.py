@@ -17,6 +17,7 @@ def render_checklist(
     *,
     profile_path: str | None = None,
     held_back: Sequence[str] = (),
+    source: str = "collected, not run",
 ) -> str:
     """``items`` are ``item_metadata`` dicts with a ``nodeid`` key added."""
     title = (
@@ -26,7 +27,7 @@ def render_checklist(
     )
     blocking = sum(1 for item in items if is_blocking(item.get("severity")))
     lines = [f"# {title}", ""]
-    facts = [f"{len(items)} automated checks ({blocking} blocking)", "collected, not run"]
+    facts = [f"{len(items)} automated checks ({blocking} blocking)", source]
     if profile is not None:
         facts.append(
             f"expected version {code(profile.version) if profile.version else '(not set)'}"
@@ -54,6 +55,8 @@ def render_checklist(
                     line += " (held back on this protected environment)"
             if item.get("error"):
                 line += f" · marker error: {md(item['error'])}"
+            if item.get("keys"):
+                line += " · needs " + ", ".join(code(k) for k in item["keys"])
             lines.append(line)
         lines.append("")
     if profile is not None and profile.manual:
