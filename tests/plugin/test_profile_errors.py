@@ -218,7 +218,14 @@ def test_defaults_and_variables_interpolate(tmp_path: Path) -> None:
 CLI_CASES = {
     "unknown-env": (["--env", "nope"], "unknown environment 'nope'"),
     "missing-dir": (["--env", "prod", "--env-dir", "missing"], "does not exist"),
-    "signoff-extension": (["--env", "prod", "--signoff", "out.txt"], "must end in .md"),
+    "signoff-extension": (
+        ["--env", "prod", "--signoff", "out.txt"],
+        "no sign-off format writes .txt; use one of .md, .json",
+    ),
+    "signoff-unwritable-folder": (
+        ["--env", "prod", "--signoff", "/proc/deployverify/s.md"],
+        "the folder /proc is not writable",
+    ),
     "signoff-without-env": (["--signoff", "out.md"], "--signoff needs an environment profile"),
     "approve-format": (["--env", "prod", "--approve", "Security"], "expects ROLE=NAME"),
     "approve-unknown-role": (["--env", "prod", "--approve", "CEO=Pat"], "no such sign-off role"),

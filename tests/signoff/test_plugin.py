@@ -297,13 +297,27 @@ def test_no_signoff_options_still_prints_the_terminal_summary(pytester: pytest.P
     assert not [p for p in os.listdir(pytester.path) if p.endswith((".md", ".json"))]
 
 
-def test_unwritable_signoff_fails_the_run_loudly(pytester: pytest.Pytester) -> None:
+def test_unwritable_signoff_is_refused_before_the_run(pytester: pytest.Pytester) -> None:
     project(pytester, "def test_ok():\n    pass\n")
     (pytester.path / "blocker").write_text("a file, not a folder", encoding="utf-8")
     result = pytester.runpytest(*ENV_ARGS, "--signoff", "blocker/s.md")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--signoff 'blocker/s.md': blocker is not a folder*"])
+    assert "test_ok" not in result.stdout.str()
+
+
+def test_a_signoff_that_cannot_be_written_at_the_end_fails_the_run_loudly(
+    pytester: pytest.Pytester,
+) -> None:
+    """The folder was fine at the start and went away during the run."""
+    project(
+        pytester,
+        "import shutil\n\ndef test_ok():\n    shutil.rmtree('out')\n    open('out', 'w').close()\n",
+    )
+    (pytester.path / "out").mkdir()
+    result = pytester.runpytest(*ENV_ARGS, "--signoff", "out/s.md")
     assert result.ret == 1
-    result.stdout.fnmatch_lines(["ERROR: could not write the sign-off */blocker/s.md: *"])
-    assert not Path(pytester.path / "blocker" / "s.md").exists()
+    result.stdout.fnmatch_lines(["ERROR: could not write the sign-off */out/s.md: *"])
 
 
 def test_collect_only_writes_no_signoff(pytester: pytest.Pytester) -> None:

@@ -67,7 +67,16 @@ def _as_components(value: Any, where: str) -> list[Component]:
 
 
 def builtin_components() -> list[Component]:
-    return [c for target in BUILTIN for c in _as_components(_resolve(target), target)]
+    found: list[Component] = []
+    for target in BUILTIN:
+        try:
+            value = _resolve(target)
+        except Exception as exc:  # a broken install: one line naming the module, not a traceback
+            raise ComponentLoadError(
+                f"built-in component {target} failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        found += _as_components(value, target)
+    return found
 
 
 def entry_point_components() -> list[Component]:

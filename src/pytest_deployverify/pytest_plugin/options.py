@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 from pytest_deployverify.signoff.model import Approval, Attestation
-
-SIGNOFF_SUFFIXES = (".md", ".json")
 
 
 def _split_person(text: str, option: str, left: str) -> tuple[str, str, str]:
@@ -44,11 +44,39 @@ def parse_attestation(text: str) -> Attestation:
 
 
 def parse_signoff_path(text: str) -> Path:
+    """A sign-off file whose suffix a registered format writes, in a folder that can be written:
+    found out at the start, not after the whole run."""
+    from pytest_deployverify.signoff.formats import FormatError, format_for
+
     path = Path(text)
-    if path.suffix.lower() not in SIGNOFF_SUFFIXES:
-        raise argparse.ArgumentTypeError(
-            f"--signoff {text!r}: the file name must end in .md (Markdown) or .json (JSON)"
-        )
+    try:
+        format_for(path)
+    except FormatError as exc:
+        raise argparse.ArgumentTypeError(f"--signoff {exc}") from None
     if path.exists() and path.is_dir():
         raise argparse.ArgumentTypeError(f"--signoff {text!r} is a folder; name a file")
+    problem = unwritable(path)
+    if problem:
+        raise argparse.ArgumentTypeError(f"--signoff {text!r}: {problem}")
     return path
+
+
+def unwritable(path: Path) -> str | None:
+    """Why ``path`` cannot be written (its folder is missing and cannot be made, is a file, or is
+    read-only), or None."""
+    folder = path.parent if str(path.parent) else Path(".")
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    try:  # a real write: permission bits say nothing for root or on read-only mounts
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError:
+        return f"the folder {existing} is not writable"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file exists and is not writable"
+    return None

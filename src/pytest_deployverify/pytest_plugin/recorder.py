@@ -159,35 +159,42 @@ class SignoffRecorder:
         )
 
     def write_outputs(self, signoff: Signoff) -> None:
-        summary = os.environ.get(STEP_SUMMARY_VARIABLE)
-        if not self.paths and not summary:
-            return
-        # Imported here: a run that writes no sign-off file does not pay for the renderers.
-        from pytest_deployverify.signoff import integrity, render_json, render_markdown
+        """Write every ``--signoff`` file (and the GitHub step summary), then hand the sign-off to
+        ``pytest_deployverify_signoff`` implementations. Secrets are redacted from the model
+        before any format renders it (escaping could otherwise hide them from the redactor)."""
         from pytest_deployverify.signoff.files import write_atomic
+        from pytest_deployverify.signoff.formats import MARKDOWN, format_for
+        from pytest_deployverify.signoff.redaction import redacted
 
         redactor = self.context.redactor
-        markdown: str | None = None
+        clean = redacted(signoff, redactor.redact) if redactor else signoff
+        self.signoff = clean
+        documents: dict[str, str] = {}
         for path in self.paths:
+            chosen = format_for(path)  # validated when the option was parsed
             try:
-                if path.suffix.lower() == ".json":
-                    document = redactor.redact_data(render_json.to_document(signoff))
-                    key = integrity.signing_key(os.environ)
-                    write_atomic(path, render_json.dumps(integrity.seal(document, key)))
-                else:
-                    markdown = markdown or redactor.redact(render_markdown.render(signoff))
-                    write_atomic(path, markdown)
+                text = chosen.render(clean, os.environ)
+                write_atomic(path, text)
             except OSError as exc:
                 self.write_errors.append(f"could not write the sign-off {path}: {exc}")
             else:
                 self.written.append(path)
+                documents[str(path)] = text
+        summary = os.environ.get(STEP_SUMMARY_VARIABLE)
         if summary:
-            markdown = markdown or redactor.redact(render_markdown.render(signoff))
+            markdown = MARKDOWN.render(clean, os.environ)
             try:
                 with open(summary, "a", encoding="utf-8") as handle:
                     handle.write(markdown + "\n")
             except OSError as exc:
                 self.write_errors.append(f"could not append to {STEP_SUMMARY_VARIABLE}: {exc}")
+        try:
+            self.config.hook.pytest_deployverify_signoff(
+                signoff=clean, documents=documents, config=self.config
+            )
+        except Exception as exc:  # a publisher's failure must not pass unnoticed
+            message = redactor.redact(f"{type(exc).__name__}: {exc}")
+            self.write_errors.append(f"a pytest_deployverify_signoff hook failed: {message}")
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         signoff = self.signoff
