@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from pytest_deployverify.components.catalog import profile_from_dict
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.signoff.build import build_signoff
 from pytest_deployverify.signoff.model import CheckItem, Outcome, RunInfo, Signoff
@@ -43,7 +42,8 @@ def item(
 
 
 def profile(**fields: Any) -> Profile:
-    return profile_from_dict({"name": "demo", "version": "1.2.3", **fields})
+    """A profile of the sign-off's own keys (no component tables), validated as of ``TODAY``."""
+    return Profile.from_dict({"name": "demo", "version": "1.2.3", **fields}, today=TODAY)
 
 
 def run_info(**fields: Any) -> RunInfo:
@@ -82,18 +82,18 @@ section = "monitoring"
 id = "runbooks"
 title = "Runbooks reviewed"
 attested_by = "Ops Lead"
-attested_at = 2026-01-15
+attested_at = {recent}
 
 [[waivers]]
 check = "SEC-TLS-*"
 reason = "TLS 1.2 still needed by one partner"
 approver = "CISO"
 ticket = "SEC-42"
-expires = 2999-12-31
+expires = {soon}
 
 [[waivers]]
 check = "INFRA-OLD"
-reason = "legacy"
+reason = "legacy check retired next release"
 approver = "Ops Lead"
 ticket = "OPS-7"
 expires = 2020-01-01
@@ -129,7 +129,13 @@ def test_optional():
 def project(pytester: pytest.Pytester, checks: str = CHECKS, extra: str = "") -> pytest.Pytester:
     """A pytester folder with ``environments/demo.toml`` and a test file of checks."""
     envs = pytester.mkdir("environments")
-    (envs / "demo.toml").write_text(PROFILE_TOML.format(extra=extra), encoding="utf-8")
+    today = dt.date.today()
+    text = PROFILE_TOML.format(
+        extra=extra,
+        soon=(today + dt.timedelta(days=60)).isoformat(),  # within [policy] waiver_max_days
+        recent=(today - dt.timedelta(days=5)).isoformat(),  # a fresh attestation
+    )
+    (envs / "demo.toml").write_text(text, encoding="utf-8")
     pytester.makepyfile(test_checks=checks)
     return pytester
 

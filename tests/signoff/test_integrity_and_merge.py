@@ -75,7 +75,9 @@ def test_merge_worst_verdict_wins(tmp_path: Path) -> None:
     merged = merge(parts, generated_at="2026-03-01T12:00:00+00:00", generator="test")
     assert merged.verdict.decision is Decision.NO_GO
     assert [p.label for p in merged.parts] == ["prod-eu", "prod-us"]
-    assert merged.verdict.reasons[0].startswith("prod-eu: GO: all 1 blocking checks passed")
+    assert merged.verdict.reasons[0].startswith(
+        "prod-eu: GO: all 1 applicable blocking checks passed"
+    )
     assert merged.verdict.reasons[1].startswith("prod-us: NO-GO: blocking check A")
     text = render_merged(merged)
     assert "**Overall verdict: NO-GO** ❌ (the worst of 2 environments)" in text

@@ -16,9 +16,15 @@ WAIVERS = [
         "reason": "partner needs TLS 1.2",
         "approver": "CISO",
         "ticket": "SEC-42",
-        "expires": "2030-01-01",
+        "expires": "2026-04-30",
     },
-    {"check": "OLD", "reason": "x", "approver": "y", "ticket": "OPS-1", "expires": "2020-01-01"},
+    {
+        "check": "OLD",
+        "reason": "retired with the old API",
+        "approver": "Ops",
+        "ticket": "OPS-1",
+        "expires": "2020-01-01",
+    },
 ]
 
 
@@ -70,14 +76,14 @@ def test_markdown_reads_like_a_checklist() -> None:
         "- [x] **Title of SEC-TLS** · `SEC-TLS` · high · **WAIVED** (failed): TLSv1.2 offered"
         in (lines)
     )
-    assert "  - waiver `SEC-42` approved by CISO until 2030-01-01: partner needs TLS 1.2" in lines
+    assert "  - waiver `SEC-42` approved by CISO until 2026-04-30: partner needs TLS 1.2" in lines
     assert "- [ ] **Title of MON-1** · `MON-1` · low · skipped: no grafana" in lines
     assert (
         "- [ ] **On-call rotation** · `oncall` · Monitoring & Observability · **pending**: "
         "attested by _________________ Date: _______" in lines
     )
     assert (
-        "> ⚠️ **WARNING:** waiver 'OLD' (OPS-1, approved by y) EXPIRED on 2020-01-01: not applied; remove it from the profile"
+        "> ⚠️ **WARNING:** waiver 'OLD' (OPS-1, approved by Ops) EXPIRED on 2020-01-01: not applied; remove it from the profile"
         in lines
     )
     sign = lines[lines.index("## Sign-Off") :]
@@ -111,6 +117,7 @@ def test_json_document_follows_the_schema_and_round_trips() -> None:
         "waivers",
         "approvals",
         "warnings",
+        "collection_errors",
     }
     assert doc["verdict"]["decision"] == "NO-GO"
     assert doc["counts"]["by_outcome"]["waived"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_deployverify.signoff.model import Decision, ManualEntry, Outcome
+from pytest_deployverify.signoff.model import CheckItem, Decision, ManualEntry, Outcome, Scope
 from pytest_deployverify.signoff.verdict import decide
 
 from .helpers import item
@@ -22,8 +22,8 @@ def test_go_when_blocking_items_pass_and_manual_items_are_attested() -> None:
     )
     assert verdict.decision is Decision.GO
     assert verdict.reasons == [
-        "all 2 blocking checks passed (1 under an active waiver); 1 advisory checks without "
-        "failures; all 1 manual items attested"
+        "all 2 applicable blocking checks passed (1 under an active waiver); 1 advisory checks "
+        "without failures; all 1 manual items attested"
     ]
 
 
@@ -42,7 +42,7 @@ def test_no_go_lists_conditional_reasons_too() -> None:
         [item("A", Outcome.FAILED), item("B", Outcome.FAILED, severity="medium")], [PENDING]
     )
     assert verdict.decision is Decision.NO_GO
-    assert [r.split(" ")[0] for r in verdict.reasons] == ["blocking", "advisory", "manual"]
+    assert [r.split(" ")[0] for r in verdict.reasons] == ["blocking", "advisory", "manual", "NOT"]
 
 
 @pytest.mark.parametrize("outcome", [Outcome.FAILED, Outcome.ERROR, Outcome.NOT_RUN])
@@ -60,7 +60,7 @@ def test_conditional_when_a_manual_item_is_pending() -> None:
 
 def test_a_skipped_blocking_item_proves_nothing() -> None:
     skipped = item("A", Outcome.SKIPPED, reason="not configured")
-    verdict = decide([skipped], [])
+    verdict = decide([skipped, item("B")], [])
     assert verdict.decision is Decision.CONDITIONAL
     assert verdict.reasons == [
         "blocking check A (Title of A, high) was skipped: not configured: "
@@ -85,7 +85,111 @@ def test_xfail_in_code_is_not_a_waiver() -> None:
 def test_an_empty_run_is_not_a_go() -> None:
     verdict = decide([], [])
     assert verdict.decision is Decision.CONDITIONAL
-    assert verdict.reasons == ["no checks were collected: nothing was verified"]
+    assert verdict.reasons == ["NOT VERIFIED: no checks were collected, so nothing was verified"]
+
+
+def test_a_run_where_nothing_applied_verified_nothing() -> None:
+    """The empty profile: every check not applicable used to read 'GO, all 71 blocking passed'."""
+    verdict = decide([item(f"C{n}", Outcome.NOT_APPLICABLE) for n in range(87)], [])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert verdict.reasons == [
+        "NOT VERIFIED: no blocking check passed (87 checks: 87 not-applicable); a GO needs the "
+        "profile's components verified by passing blocking checks"
+    ]
+
+
+def test_advisory_passes_alone_do_not_verify_a_release() -> None:
+    verdict = decide([item("LOW", severity="low"), item("B", Outcome.NOT_APPLICABLE)], [])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert verdict.reasons[0].startswith("NOT VERIFIED: no blocking check passed")
+
+
+def component_item(check_id: str, component: str, outcome: Outcome = Outcome.PASSED) -> CheckItem:
+    made = item(check_id, outcome)
+    made.components = [component]
+    return made
+
+
+def test_a_configured_component_without_a_passing_blocking_check_is_not_verified() -> None:
+    checks = [
+        component_item("K8S-A", "kubernetes"),
+        component_item("REDIS-A", "redis", Outcome.NOT_APPLICABLE),
+        component_item("REDIS-B", "redis", Outcome.NOT_APPLICABLE),
+    ]
+    verdict = decide(checks, [], configured=["kubernetes", "redis"])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert verdict.reasons == [
+        "NOT VERIFIED: redis is configured in the profile but none of its 2 checks verified it "
+        "(outcomes: not-applicable)"
+    ]
+    checks[1] = component_item("REDIS-A", "redis")
+    assert decide(checks, [], configured=["kubernetes", "redis"]).decision is Decision.GO
+
+
+def test_a_configured_component_whose_checks_were_not_in_the_run_is_left_to_the_scope() -> None:
+    checks = [component_item("SMOKE-A", "http")]
+    scope = Scope(
+        whole=False, collected=90, deselected=89, selection=["-m 'smoke'"], sections=["smoke"]
+    )
+    verdict = decide(checks, [], configured=["http", "redis"], scope=scope)
+    assert verdict.decision is Decision.GO
+    assert verdict.label == "GO for smoke"
+    assert verdict.reasons[1] == (
+        "GO for smoke only, not for the release: 1 of 90 collected items run; selected by "
+        "-m 'smoke'; sections smoke"
+    )
+
+
+def test_a_partial_run_never_reads_as_a_whole_one() -> None:
+    whole = Scope(whole=True, collected=2, sections=["infra"])
+    assert decide([item("A")], [], scope=whole).label == "GO"
+    keyword = Scope(whole=False, collected=5, deselected=4, selection=["-k 'redis'"])
+    assert decide([item("A")], [], scope=keyword).label == "GO for the selected checks"
+    two = Scope(whole=False, collected=9, deselected=3, sections=["monitoring", "smoke"])
+    assert decide([item("A")], [], scope=two).label == "GO for monitoring, smoke"
+    assert decide([item("A", Outcome.FAILED)], [], scope=two).label == "NO-GO for monitoring, smoke"
+
+
+def test_an_interrupted_run_says_so_and_is_not_a_go() -> None:
+    scope = Scope(collected=3, interrupted="stopping after 1 failures; 2 collected items never ran")
+    verdict = decide([item("A"), item("B", Outcome.NOT_RUN, severity="low")], [], scope=scope)
+    assert verdict.decision is Decision.CONDITIONAL
+    assert (
+        "the run was interrupted (stopping after 1 failures; 2 collected items never ran): "
+        "it is incomplete"
+    ) in verdict.reasons
+
+
+def test_a_file_that_could_not_be_collected_is_a_no_go_naming_it() -> None:
+    verdict = decide(
+        [item("A")],
+        [],
+        collection_errors=["verify/test_team.py: ModuleNotFoundError: No module named 'x'"],
+    )
+    assert verdict.decision is Decision.NO_GO
+    assert verdict.reasons == [
+        "a test file could not be collected, so its checks never ran: verify/test_team.py: "
+        "ModuleNotFoundError: No module named 'x'"
+    ]
+
+
+def test_a_stale_attestation_keeps_the_item_pending() -> None:
+    stale = ManualEntry(
+        "backup",
+        "Backup restore tested",
+        "infra",
+        attested_by="sam",
+        attested_at="2026-01-01",
+        source="profile",
+        stale="it was made for release 1.4.1, this run verifies 1.4.2",
+    )
+    assert not stale.attested
+    verdict = decide([item("A")], [stale])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert verdict.reasons == [
+        "manual item backup (Backup restore tested) is pending: the attestation by sam no longer "
+        "counts (it was made for release 1.4.1, this run verifies 1.4.2)"
+    ]
 
 
 def test_observed_version_must_match_the_expected_release() -> None:
@@ -95,8 +199,13 @@ def test_observed_version_must_match_the_expected_release() -> None:
     verdict = decide([item("A")], [], expected_version="1.2.3", observed_versions=["1.2.2"])
     assert verdict.decision is Decision.CONDITIONAL
     assert verdict.reasons == [
-        "observed version 1.2.2 differs from the expected release version 1.2.3"
+        "observed version differs from the expected release: '1.2.2' against expected '1.2.3'"
     ]
+
+
+def test_a_version_written_with_a_leading_v_is_the_same_release() -> None:
+    verdict = decide([item("A")], [], expected_version="1.4.2", observed_versions=["v1.4.2"])
+    assert verdict.decision is Decision.GO
 
 
 def test_worst_decision() -> None:

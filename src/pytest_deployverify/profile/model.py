@@ -10,14 +10,14 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum, StrEnum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pytest_deployverify.profile.fields import (
     Count,
     Fraction,
     PositiveFloat,
 )
-from pytest_deployverify.profile.schema import FieldError, SchemaError, build
+from pytest_deployverify.profile.schema import FieldError, Range, SchemaError, build
 from pytest_deployverify.profile.secrets import Secret
 
 T = TypeVar("T")
@@ -86,35 +86,120 @@ class Slo:
 
 
 @model
+class Policy:
+    """``[policy]``: how long waivers and attestations may stand before someone looks again."""
+
+    # A waiver may expire at most this many days after the day the profile is loaded.
+    waiver_max_days: Annotated[int, Range(ge=1, le=366)] = 90
+    # An attestation written into the profile counts for this many days after ``attested_at``,
+    # unless the item sets its own ``max_age_days``; bound to a release with ``release``.
+    attestation_max_age_days: Annotated[int, Range(ge=1, le=366)] = 30
+
+
+@model
 class ManualItem:
-    """A checklist item no machine can verify: attested by a person, or pending."""
+    """A checklist item no machine can verify: attested by a person, or pending.
+
+    An attestation in the profile is bound to the release it was made for (``release``: it is
+    stale once the profile's ``version`` moves on) and/or to an age (``max_age_days``, default
+    ``[policy] attestation_max_age_days``); a stale attestation is pending again."""
 
     id: str
     title: str
     section: Section = Section.INFRA
     attested_by: str | None = None
     attested_at: dt.date | None = None
+    release: str | None = None
+    max_age_days: Annotated[int, Range(ge=1, le=3660)] | None = None
     note: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.attested_by is not None and not self.attested_by.strip():
+            raise ValueError(f"manual item {self.id!r}: attested_by is empty")
+        if self.attested_by and self.attested_at is None:
+            raise ValueError(
+                f"manual item {self.id!r}: attested_by needs attested_at (the day of the "
+                "attestation), so it can go stale"
+            )
 
     @property
     def attested(self) -> bool:
         return bool(self.attested_by)
 
 
+# Values that say nothing about who or why (a waiver must be accountable).
+_PLACEHOLDERS = frozenset(
+    {"x", "xx", "xxx", "-", "--", "n/a", "na", "none", "tbd", "todo", "?", "...", "test", "foo"}
+)
+_WILDCARDS = "*?["
+WAIVER_COVERS = ("failures", "errors")
+
+
+def _accountable(value: str, key: str, minimum: int) -> str | None:
+    text = value.strip()
+    if not text:
+        return f"{key} is empty"
+    if text.lower() in _PLACEHOLDERS or len(set(text.lower())) == 1:
+        return f"{key} {text!r} is a placeholder"
+    if len(text) < minimum:
+        return f"{key} {text!r} is too short (at least {minimum} characters)"
+    if not any(c.isalnum() for c in text):
+        return f"{key} {text!r} has no letter or digit"
+    return None
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a waiver's check pattern is not acceptable: it must name one check or a family of
+    checks (a literal prefix of at least 3 characters before any wildcard), never everything."""
+    text = pattern.strip()
+    if not text:
+        return "check is empty"
+    first = min((text.index(c) for c in _WILDCARDS if c in text), default=len(text))
+    if first < len(text) and len(text[:first].strip("-_. ")) < 3:
+        return (
+            f"check pattern {text!r} would waive too much; name a check id or a family with a "
+            "literal prefix of at least 3 characters (e.g. 'SEC-TLS-*')"
+        )
+    return None
+
+
 @model
 class Waiver:
     """An approved, time-boxed exception: a failing check becomes a documented expected failure.
 
-    ``check`` is a check id or an fnmatch pattern over check ids."""
+    ``check`` is a check id or an fnmatch pattern naming a family of checks (``SEC-TLS-*``),
+    never everything. A waiver covers failures; an error (the check could not run, so nothing was
+    judged) is covered only when ``covers`` includes ``errors``, and the sign-off shows it as a
+    waived error. ``reason``, ``approver`` and ``ticket`` must be real, and ``expires`` at most
+    ``[policy] waiver_max_days`` ahead."""
 
     check: str
     reason: str
     approver: str
     ticket: str
     expires: dt.date
+    covers: tuple[str, ...] = ("failures",)
+
+    def __post_init__(self) -> None:
+        problems = [
+            pattern_problem(self.check),
+            _accountable(self.reason, "reason", 10),
+            _accountable(self.approver, "approver", 2),
+            _accountable(self.ticket, "ticket", 3),
+        ]
+        bad = [c for c in self.covers if c not in WAIVER_COVERS]
+        if bad or not self.covers:
+            problems.append(f"covers must list failures and/or errors, not {list(self.covers)}")
+        found = [p for p in problems if p]
+        if found:
+            raise ValueError(f"waiver {self.check!r}: " + "; ".join(found))
 
     def active_on(self, day: dt.date) -> bool:
         return day <= self.expires
+
+    def covers_outcome(self, outcome: str) -> bool:
+        """``outcome`` is "failed" or "error"."""
+        return ("errors" if outcome == "error" else "failures") in self.covers
 
 
 @model
@@ -128,6 +213,7 @@ class Profile:
     manual: tuple[ManualItem, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     roles: tuple[str, ...] = DEFAULT_ROLES
+    policy: Policy = dataclasses.field(default_factory=Policy)
     # The components' tables ([redis], [kubernetes], [[services]], ...), validated by the section
     # types the components declare (``SectionSpec``); absent tables are not in the mapping.
     sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -144,11 +230,18 @@ class Profile:
                 seen.add(name)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], sections: Iterable[SectionSpec] = ()) -> Profile:
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        sections: Iterable[SectionSpec] = (),
+        *,
+        today: dt.date | None = None,
+    ) -> Profile:
         """Validate plain data (parsed TOML) into a Profile; raises schema.SchemaError.
 
         ``sections`` are the tables the registered components own; any other top-level key that
-        is not one of the profile's own is an error naming the known keys.
+        is not one of the profile's own is an error naming the known keys. A waiver may not expire
+        more than ``[policy] waiver_max_days`` after ``today`` (the day the profile is loaded).
         """
         specs = {spec.key: spec for spec in sections}
         profile = build(
@@ -161,6 +254,16 @@ class Profile:
             for name in _duplicates(
                 getattr(entry, spec.unique) for entry in profile.sections.get(spec.key) or ()
             )
+        ]
+        limit = (today or dt.date.today()) + dt.timedelta(days=profile.policy.waiver_max_days)
+        errors += [
+            FieldError(
+                ("waivers", index, "expires"),
+                f"{waiver.expires.isoformat()} is more than {profile.policy.waiver_max_days} days "
+                "ahead ([policy] waiver_max_days): a waiver is reviewed, not forgotten",
+            )
+            for index, waiver in enumerate(profile.waivers)
+            if waiver.expires > limit
         ]
         if errors:
             raise SchemaError(errors)

@@ -423,11 +423,25 @@ def pytest_report_collectionfinish(
     return lines
 
 
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        context = get_context(items[0].config)
+        if context is not None:
+            context.selection["deselected"] += len(items)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
+    context = get_context(session.config)
+    if context is not None:
+        context.selection["collected"] = len(session.items) + context.selection["deselected"]
     _start_prefetch(session)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is None:
         return
+    from pytest_deployverify.pytest_plugin.recorder import WORKER_SELECTION_KEY
+
+    if context is not None:
+        workeroutput[WORKER_SELECTION_KEY] = dict(context.selection)
     # Under xdist, tell the controller what every collected item is, so the sign-off can describe an
     # item whose worker crashed before it reported.
     from pytest_deployverify.pytest_plugin.recorder import WORKER_METADATA_KEY

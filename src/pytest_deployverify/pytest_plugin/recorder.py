@@ -18,8 +18,21 @@ from pytest_deployverify import __version__
 from pytest_deployverify.pytest_plugin.context import RunContext
 from pytest_deployverify.pytest_plugin.markers import cached_metadata
 from pytest_deployverify.signoff.build import build_signoff
-from pytest_deployverify.signoff.collect import CRASH_PHASE, PhaseReport, ReportCollector
-from pytest_deployverify.signoff.model import BROKEN, Decision, RunInfo, Signoff
+from pytest_deployverify.signoff.collect import (
+    CRASH_PHASE,
+    PhaseReport,
+    ReportCollector,
+    one_line_reason,
+)
+from pytest_deployverify.signoff.model import (
+    BROKEN,
+    SECTION_ORDER,
+    Decision,
+    Outcome,
+    RunInfo,
+    Scope,
+    Signoff,
+)
 from pytest_deployverify.signoff.runinfo import git_commit, now_iso, who_ran
 from pytest_deployverify.signoff.text import count_line
 from pytest_deployverify.signoff.waivers import describe_waiver_entry
@@ -27,8 +40,18 @@ from pytest_deployverify.signoff.waivers import describe_waiver_entry
 STEP_SUMMARY_VARIABLE = "GITHUB_STEP_SUMMARY"
 EXIT_MODES = ("strict", "verdict")
 MAX_TERMINAL_LINES = 20
-# Key in a worker's ``config.workeroutput`` (set by plugin.py on xdist workers, if it does).
+# Keys in a worker's ``config.workeroutput`` (set by plugin.py on xdist workers).
 WORKER_METADATA_KEY = "deployverify_items"
+WORKER_SELECTION_KEY = "deployverify_selection"
+# Exit codes of --signoff-exit verdict; pytest's own are 0-5, so these never collide with them.
+EXIT_GO = 0
+EXIT_CONDITIONAL = 10
+EXIT_NO_GO = 11
+VERDICT_EXIT = {
+    Decision.GO: EXIT_GO,
+    Decision.CONDITIONAL: EXIT_CONDITIONAL,
+    Decision.NO_GO: EXIT_NO_GO,
+}
 
 
 class SignoffRecorder:
@@ -42,6 +65,10 @@ class SignoffRecorder:
         self.written: list[Path] = []
         self.write_errors: list[str] = []
         self.exit_note: str | None = None
+        self.collection_errors: dict[str, None] = {}
+        # How many items were collected and deselected, and the sections kept (from this
+        # process's collection, or a worker's under xdist).
+        self.selection: dict[str, Any] | None = None
         invocation = config.invocation_params.dir
         self.paths = [
             p if p.is_absolute() else invocation / p
@@ -59,6 +86,15 @@ class SignoffRecorder:
         # Without xdist the controller holds the items; under xdist session.items is empty.
         for item in session.items:
             self.collector.describe(item.nodeid, cached_metadata(item, self._default_severity))
+        if not hasattr(session.config, "workerinput") and session.items:
+            self.selection = self.context.selection
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        # Under xdist the controller gets the failed collect reports of its workers here too.
+        if report.failed:
+            reason = one_line_reason(report.longreprtext) or "collection failed"
+            text = f"{report.nodeid or '(rootdir)'}: {reason}"
+            self.collection_errors[self.context.redactor.redact(text)] = None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
@@ -74,6 +110,9 @@ class SignoffRecorder:
             for nodeid, meta in items.items():
                 if isinstance(meta, dict):
                     self.collector.describe(str(nodeid), meta)
+        selection = output.get(WORKER_SELECTION_KEY)
+        if isinstance(selection, dict) and self.selection is None:
+            self.selection = selection
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when in ("setup", "teardown") and report.passed:
@@ -97,18 +136,19 @@ class SignoffRecorder:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if self.config.getoption("collectonly", False):
             return
-        self.signoff = self.build(int(exitstatus))
+        self.signoff = self.build(int(exitstatus), session)
         self.write_outputs(self.signoff)
         status = int(session.exitstatus)
         if self.write_errors and status == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         elif self.exit_mode() == "verdict" and status in (0, 1):
-            failed = self.signoff.verdict.decision is Decision.NO_GO
-            new = pytest.ExitCode.TESTS_FAILED if failed else pytest.ExitCode.OK
+            # pytest's other codes (interrupted, internal, usage, nothing collected) stand.
+            new = VERDICT_EXIT[self.signoff.verdict.decision]
             if new != status:
                 self.exit_note = (
-                    f"exit code {int(new)} follows the verdict (--signoff-exit verdict); "
-                    f"pytest's own status was {status}"
+                    f"exit code {new} follows the verdict {self.signoff.verdict.label} "
+                    f"(--signoff-exit verdict: 0 GO, {EXIT_CONDITIONAL} CONDITIONAL, "
+                    f"{EXIT_NO_GO} NO-GO); pytest's own status was {status}"
                 )
             session.exitstatus = new
 
@@ -119,7 +159,44 @@ class SignoffRecorder:
             value = str(ini) if ini else "strict"
         return value if value in EXIT_MODES else "strict"
 
-    def build(self, exit_status: int) -> Signoff:
+    def scope(self, session: pytest.Session | None, items: list[Any]) -> Scope:
+        """How much of the checklist this run covered, and whether it stopped early."""
+        option = self.config.option
+        selection: list[str] = []
+        if getattr(option, "markexpr", ""):
+            selection.append(f"-m {option.markexpr!r}")
+        if getattr(option, "keyword", ""):
+            selection.append(f"-k {option.keyword!r}")
+        for nodeid in getattr(option, "deselect", None) or []:
+            selection.append(f"--deselect {nodeid}")
+        choice = self.context.checklist
+        if not choice.whole:
+            selection.append(
+                f"--checklist {'none' if not choice.enabled else ','.join(choice.sections)}"
+            )
+        counts = self.selection or {}
+        deselected = int(counts.get("deselected", 0))
+        collected = int(counts.get("collected", len(items))) or len(items)
+        if deselected and not selection:
+            selection.append(f"{deselected} items deselected by a plugin (--lf, --sw, ...)")
+        sections = [s for s in SECTION_ORDER if any(i.section == s for i in items)]
+        stopped = ""
+        if session is not None and (session.shouldfail or session.shouldstop):
+            stopped = str(session.shouldfail or session.shouldstop)
+        not_run = sum(1 for i in items if i.outcome is Outcome.NOT_RUN)
+        if not_run:
+            stopped += ("; " if stopped else "") + f"{not_run} collected items never ran"
+        interrupted = stopped or None
+        return Scope(
+            whole=not selection and not deselected and choice.whole,
+            collected=collected,
+            deselected=deselected,
+            selection=selection,
+            sections=sections,
+            interrupted=interrupted,
+        )
+
+    def build(self, exit_status: int, session: pytest.Session | None = None) -> Signoff:
         context = self.context
         profile = context.profile
         environ = os.environ
@@ -147,8 +224,13 @@ class SignoffRecorder:
             exit_status=exit_status,
             generator=f"pytest-deployverify {__version__}",
         )
+        items = self.collector.build()
+        if exit_status == pytest.ExitCode.INTERRUPTED and session is not None:
+            session.shouldstop = session.shouldstop or "interrupted (Ctrl-C or a signal)"
+        run.scope = self.scope(session, items)
+        configured = [c.name for c in context.components if profile and c.configured_in(profile)]
         return build_signoff(
-            self.collector.build(),
+            items,
             run=run,
             profile=profile,
             today=self.today,
@@ -156,6 +238,8 @@ class SignoffRecorder:
             attestations=self.config.getoption("deployverify_attest", None) or [],
             held_back=set(context.held_back),
             allow_destructive=context.allow_destructive,
+            configured=configured,
+            collection_errors=list(self.collection_errors),
         )
 
     def write_outputs(self, signoff: Signoff) -> None:
@@ -218,7 +302,7 @@ def terminal_lines(
     red, yellow = {"red": True, "bold": True}, {"yellow": True, "bold": True}
     env = signoff.run.environment or "?"
     lines: list[tuple[str, dict[str, bool]]] = [
-        (f"= deployverify sign-off: {signoff.verdict.decision.value} (environment {env}) =", {})
+        (f"= deployverify sign-off: {signoff.verdict.label} (environment {env}) =", {})
     ]
     attested = sum(1 for m in signoff.manual if m.attested)
     manual = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 
+from pytest_deployverify.checks.versions import compare_versions
 from pytest_deployverify.profile.model import DEFAULT_ROLES, ManualItem, Profile
 from pytest_deployverify.signoff.collect import observed_versions
 from pytest_deployverify.signoff.model import (
@@ -34,8 +35,13 @@ def build_signoff(
     attestations: Sequence[Attestation] = (),
     held_back: Collection[str] = (),
     allow_destructive: bool = False,
+    configured: Sequence[str] = (),
+    collection_errors: Sequence[str] = (),
 ) -> Signoff:
-    """The complete sign-off; ``items`` are updated in place (held back, waived)."""
+    """The complete sign-off; ``items`` are updated in place (held back, waived).
+
+    ``configured`` names the components the profile configures (each must be verified for a GO);
+    ``collection_errors`` are test files that could not be collected (``path: reason``)."""
     protected = bool(profile and profile.protected)
     for item in items:
         guarded = item.destructive and protected and not allow_destructive
@@ -44,14 +50,26 @@ def build_signoff(
     waivers = apply_waivers(items, profile.waivers if profile else [], today)
     versions = observed_versions(items)
     run.observed_version = ", ".join(versions) if versions else None
-    manual = manual_entries(profile.manual if profile else [], attestations)
+    manual = manual_entries(
+        profile.manual if profile else [],
+        attestations,
+        today=today,
+        version=profile.version if profile else None,
+        max_age_days=profile.policy.attestation_max_age_days if profile else 30,
+    )
     verdict = decide(
         items,
         manual,
         expected_version=run.expected_version,
         observed_versions=versions,
+        scope=run.scope,
+        configured=configured,
+        collection_errors=collection_errors,
     )
-    warnings = [describe_waiver_entry(w) for w in waivers if w.status == "expired"]
+    warnings = [describe_waiver_entry(w) for w in waivers if w.status == "expired" or w.not_covered]
+    if run.scope is not None and run.scope.interrupted:
+        warnings.append(f"the run was interrupted: {run.scope.interrupted}")
+    warnings += [f"could not be collected: {error}" for error in collection_errors]
     warnings += [
         f"{item.check_id}: {item.reason}" for item in items if item.phase == "crash" and item.reason
     ]
@@ -69,13 +87,24 @@ def build_signoff(
         approvals=approval_lines(roles, approvals),
         verdict=verdict,
         warnings=warnings,
+        collection_errors=list(collection_errors),
     )
 
 
 def manual_entries(
-    items: Iterable[ManualItem], attestations: Sequence[Attestation]
+    items: Iterable[ManualItem],
+    attestations: Sequence[Attestation],
+    *,
+    today: dt.date | None = None,
+    version: str | None = None,
+    max_age_days: int = 30,
 ) -> list[ManualEntry]:
-    """The profile's manual items; ``--attest`` completes or overrides an attestation."""
+    """The profile's manual items; ``--attest`` completes or overrides an attestation.
+
+    An attestation written into the profile counts only for the release it names (``release``,
+    compared with the profile's ``version``) and for ``max_age_days`` after ``attested_at``; a
+    stale one leaves the item pending, saying why. ``--attest`` is made for this run."""
+    today = today or dt.date.today()
     given = {a.item_id: a for a in attestations}
     entries = []
     for item in items:
@@ -83,12 +112,14 @@ def manual_entries(
         by: str | None
         at: str | None
         source: str | None
+        stale: str | None = None
         if attest is not None:
             by, at, source = attest.name, attest.date, SOURCE_ATTEST
         elif item.attested_by:
             by = item.attested_by
             at = item.attested_at.isoformat() if item.attested_at else None
             source = SOURCE_PROFILE
+            stale = _staleness(item, today, version, max_age_days)
         else:
             by, at, source = None, None, None
         entries.append(
@@ -100,6 +131,8 @@ def manual_entries(
                 attested_at=at,
                 note=item.note,
                 source=source,
+                release=item.release,
+                stale=stale,
             )
         )
     # The plugin rejects unknown ids up front; kept rather than dropped if one gets here anyway.
@@ -115,6 +148,23 @@ def manual_entries(
             )
         )
     return entries
+
+
+def _staleness(
+    item: ManualItem, today: dt.date, version: str | None, max_age_days: int
+) -> str | None:
+    if item.release is not None:
+        if version is None:
+            return f"it was made for release {item.release} and the profile sets no version"
+        comparison = compare_versions(version, item.release)
+        if not comparison.same:
+            return f"it was made for release {item.release}, this run verifies {version}"
+    limit = item.max_age_days or max_age_days
+    if item.attested_at is not None:
+        age = (today - item.attested_at).days
+        if age > limit:
+            return f"it is {age} days old, older than {limit} days"
+    return None
 
 
 def approval_lines(roles: Sequence[str], approvals: Sequence[Approval]) -> list[ApprovalLine]:

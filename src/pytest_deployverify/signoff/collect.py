@@ -124,6 +124,7 @@ class ReportCollector:
             evidence=evidence,
             reason=reason,
             phase=phase,
+            components=[str(c) for c in meta.get("components") or []],
         )
 
 

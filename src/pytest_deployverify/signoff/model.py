@@ -87,6 +87,7 @@ class WaiverInfo:
     approver: str
     ticket: str
     expires: str
+    covers: list[str] = field(default_factory=lambda: ["failures"])
 
 
 @dataclass
@@ -112,6 +113,8 @@ class CheckItem:
     # The outcome a waiver replaced (failed or error), kept so nobody mistakes it for a pass.
     waived_outcome: Outcome | None = None
     expired_waiver: WaiverInfo | None = None
+    # The components the check verifies (from its declaration; the first is its own).
+    components: list[str] = field(default_factory=list)
 
     @property
     def blocking(self) -> bool:
@@ -133,6 +136,8 @@ class WaiverEntry:
     would_apply_to: list[str] = field(default_factory=list)
     # Items the pattern matched at all (whatever their outcome).
     matched: list[str] = field(default_factory=list)
+    # Errored items the pattern matched that the waiver does not cover (it covers failures only).
+    not_covered: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -146,10 +151,13 @@ class ManualEntry:
     attested_at: str | None = None
     note: str | None = None
     source: str | None = None  # "profile" or "--attest"
+    release: str | None = None  # the release the attestation was made for
+    # Why a profile attestation no longer counts (another release, too old); pending then.
+    stale: str | None = None
 
     @property
     def attested(self) -> bool:
-        return bool(self.attested_by)
+        return bool(self.attested_by) and self.stale is None
 
 
 @dataclass(frozen=True)
@@ -183,6 +191,46 @@ class Attestation:
 class Verdict:
     decision: Decision
     reasons: list[str]
+    # What a verdict of a partial run covers ("smoke"): "GO for smoke" is not a GO of the release.
+    qualifier: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (
+            f"{self.decision.value} for {self.qualifier}" if self.qualifier else self.decision.value
+        )
+
+
+@dataclass
+class Scope:
+    """How much of the checklist a run covered, so a partial run can never read as a whole one."""
+
+    whole: bool = True
+    collected: int = 0
+    deselected: int = 0
+    # How the run was narrowed: "-m 'smoke'", "-k redis", "--checklist smoke", "--deselect ...".
+    selection: list[str] = field(default_factory=list)
+    # Sections of the items that were kept, in checklist order.
+    sections: list[str] = field(default_factory=list)
+    # Why the run stopped before every kept item reported (-x, --maxfail, Ctrl-C, a crash).
+    interrupted: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"{self.collected - self.deselected} of {self.collected} collected items run"]
+        if self.selection:
+            parts.append("selected by " + ", ".join(self.selection))
+        if self.sections:
+            parts.append("sections " + ", ".join(self.sections))
+        if self.interrupted:
+            parts.append(f"INTERRUPTED: {self.interrupted}")
+        return "; ".join(parts)
+
+    def qualifier(self) -> str | None:
+        """``smoke`` or ``smoke, monitoring`` for a run narrowed to sections; ``the selected
+        checks`` for any other narrowing; None for the whole checklist."""
+        if self.whole:
+            return None
+        return ", ".join(self.sections) if self.sections else "the selected checks"
 
 
 @dataclass
@@ -204,6 +252,7 @@ class RunInfo:
     pytest_args: list[str] = field(default_factory=list)
     exit_status: int | None = None
     generator: str = ""
+    scope: Scope | None = None
 
 
 @dataclass
@@ -216,6 +265,8 @@ class Signoff:
     verdict: Verdict
     # Things a reviewer must not miss: expired waivers, crashed workers, version mismatch.
     warnings: list[str] = field(default_factory=list)
+    # Test files that could not be collected: checks that were lost before they could run.
+    collection_errors: list[str] = field(default_factory=list)
 
     def by_section(self) -> dict[str, list[CheckItem]]:
         """Items per section in checklist order; sections without items are left out."""

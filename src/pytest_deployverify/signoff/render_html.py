@@ -42,7 +42,8 @@ def summary_html(signoff: Signoff) -> str:
         '<div class="dv-signoff" id="deployverify-signoff">',
         f"<h2>Deployment sign-off: {escape(run.environment or '(no environment)')}</h2>",
         f'<p class="dv-verdict" data-verdict="{escape(decision.value)}" '
-        f'style="background:{background};color:{colour}">Verdict: {escape(decision.value)}</p>',
+        f'style="background:{background};color:{colour}">Verdict: '
+        f"{escape(signoff.verdict.label)}</p>",
         _list("dv-reasons", signoff.verdict.reasons),
     ]
     if signoff.warnings:

@@ -17,6 +17,7 @@ from pytest_deployverify.signoff.model import (
     ManualEntry,
     Outcome,
     RunInfo,
+    Scope,
     Signoff,
     Verdict,
     WaiverEntry,
@@ -39,6 +40,8 @@ def to_document(signoff: Signoff) -> dict[str, Any]:
         "run": asdict(signoff.run),
         "verdict": {
             "decision": signoff.verdict.decision.value,
+            "qualifier": signoff.verdict.qualifier,
+            "label": signoff.verdict.label,
             "reasons": list(signoff.verdict.reasons),
         },
         "counts": {
@@ -54,6 +57,7 @@ def to_document(signoff: Signoff) -> dict[str, Any]:
         "waivers": [_waiver_entry(entry) for entry in signoff.waivers],
         "approvals": [asdict(line) for line in signoff.approvals],
         "warnings": list(signoff.warnings),
+        "collection_errors": list(signoff.collection_errors),
     }
     result: dict[str, Any] = finite(doc)
     return result
@@ -97,6 +101,7 @@ def _check(item: CheckItem) -> dict[str, Any]:
         "waiver": asdict(item.waiver) if item.waiver else None,
         "waived_outcome": item.waived_outcome.value if item.waived_outcome else None,
         "expired_waiver": asdict(item.expired_waiver) if item.expired_waiver else None,
+        "components": list(item.components),
     }
 
 
@@ -107,6 +112,7 @@ def _waiver_entry(entry: WaiverEntry) -> dict[str, Any]:
         "applied_to": list(entry.applied_to),
         "would_apply_to": list(entry.would_apply_to),
         "matched": list(entry.matched),
+        "not_covered": list(entry.not_covered),
     }
 
 
@@ -125,9 +131,17 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
     try:
         run_data = dict(_mapping(doc, "run"))
         run_fields = set(RunInfo.__dataclass_fields__)
+        scope_data = run_data.pop("scope", None)
         run = RunInfo(**{k: v for k, v in run_data.items() if k in run_fields})
+        if isinstance(scope_data, Mapping):
+            scope_fields = set(Scope.__dataclass_fields__)
+            run.scope = Scope(**{k: v for k, v in scope_data.items() if k in scope_fields})
         verdict_data = _mapping(doc, "verdict")
-        verdict = Verdict(Decision(verdict_data["decision"]), list(verdict_data.get("reasons", [])))
+        verdict = Verdict(
+            Decision(verdict_data["decision"]),
+            list(verdict_data.get("reasons", [])),
+            verdict_data.get("qualifier"),
+        )
         checks = [_check_from(c) for c in _list(doc, "checks")]
         manual = [
             ManualEntry(
@@ -138,6 +152,8 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
                 attested_at=m.get("attested_at"),
                 note=m.get("note"),
                 source=m.get("source"),
+                release=m.get("release"),
+                stale=m.get("stale"),
             )
             for m in _list(doc, "manual")
         ]
@@ -148,6 +164,7 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
                 applied_to=list(w.get("applied_to", [])),
                 would_apply_to=list(w.get("would_apply_to", [])),
                 matched=list(w.get("matched", [])),
+                not_covered=list(w.get("not_covered", [])),
             )
             for w in _list(doc, "waivers")
         ]
@@ -165,6 +182,7 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
         approvals=approvals,
         verdict=verdict,
         warnings=[str(w) for w in doc.get("warnings", [])],
+        collection_errors=[str(e) for e in doc.get("collection_errors", [])],
     )
 
 
@@ -187,6 +205,7 @@ def _check_from(data: Mapping[str, Any]) -> CheckItem:
         waiver=_waiver_from(data["waiver"]) if data.get("waiver") else None,
         waived_outcome=Outcome(waived) if waived else None,
         expired_waiver=_waiver_from(data["expired_waiver"]) if data.get("expired_waiver") else None,
+        components=[str(c) for c in data.get("components", [])],
     )
 
 
@@ -197,6 +216,7 @@ def _waiver_from(data: Mapping[str, Any]) -> WaiverInfo:
         approver=data["approver"],
         ticket=data["ticket"],
         expires=data["expires"],
+        covers=list(data.get("covers", ["failures"])),
     )
 
 

@@ -19,6 +19,7 @@ from pytest_deployverify.signoff.model import (
     ManualEntry,
     MergedSignoff,
     Outcome,
+    Scope,
     Signoff,
     WaiverEntry,
 )
@@ -53,8 +54,11 @@ def render(signoff: Signoff) -> str:
 def render_body(signoff: Signoff, level: int) -> list[str]:
     """Verdict reasons, the checklist per section, manual items, skips and waivers."""
     h = "#" * level
-    lines = [f"{h} Verdict: {signoff.verdict.decision.value}", ""]
+    lines = [f"{h} Verdict: {signoff.verdict.label}", ""]
     lines += [f"- {md(reason)}" for reason in signoff.verdict.reasons]
+    if signoff.collection_errors:
+        lines += ["", f"{h}# Lost before they ran: files that could not be collected", ""]
+        lines += [f"- ❌ {md(error)}" for error in signoff.collection_errors]
     lines += ["", f"{h} Checklist", ""]
     for number, (name, items) in enumerate(signoff.by_section().items(), start=1):
         counts: dict[str, int] = {}
@@ -108,7 +112,7 @@ def render_merged(merged: MergedSignoff) -> str:
         run = part.signoff.run
         cells = [
             md(part.label),
-            f"**{part.signoff.verdict.decision.value}**",
+            f"**{part.signoff.verdict.label}**",
             md(run.expected_version or "—"),
             md(run.observed_version or "—"),
             md(run.run_by or "—"),
@@ -138,7 +142,8 @@ def _verdict_banner(signoff: Signoff) -> list[str]:
     first = signoff.verdict.reasons[0] if signoff.verdict.reasons else ""
     more = len(signoff.verdict.reasons) - 1
     tail = f" (and {more} more reason{'s' if more > 1 else ''} below)" if more > 0 else ""
-    return [f"**Verdict: {decision.value}** {DECISION_MARKS[decision]}: {md(first)}{tail}", ""]
+    label = signoff.verdict.label
+    return [f"**Verdict: {md(label)}** {DECISION_MARKS[decision]}: {md(first)}{tail}", ""]
 
 
 def _run_table(signoff: Signoff) -> list[str]:
@@ -164,12 +169,20 @@ def _run_table(signoff: Signoff) -> list[str]:
         ("Started", md(run.started_at)),
         ("Finished", md(run.finished_at)),
         ("Git commit", commit),
+        ("Scope", md(_scope_text(run.scope))),
         ("pytest arguments", code(" ".join(run.pytest_args), 400) if run.pytest_args else "—"),
         ("Results", md(count_line(signoff.counts()))),
     ]
     lines = ["| | |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return [*lines, ""]
+
+
+def _scope_text(scope: Scope | None) -> str:
+    if scope is None:
+        return "—"
+    head = "the whole checklist" if scope.whole else "PART of the checklist"
+    return f"{head}: {scope.describe()}"
 
 
 def _warnings(warnings: Iterable[str]) -> list[str]:
@@ -209,7 +222,9 @@ def _item_lines(item: CheckItem) -> list[str]:
         status = f"**{label}**"
     else:
         status = label
-    if item.outcome is Outcome.WAIVED and item.waived_outcome:
+    if item.outcome is Outcome.WAIVED and item.waived_outcome is Outcome.ERROR:
+        status += " (an ERROR: the check could not run, nothing was judged)"
+    elif item.outcome is Outcome.WAIVED and item.waived_outcome:
         status += f" ({item.waived_outcome.value})"
     if item.reason:
         where = f" in {item.phase}" if item.phase in ("setup", "teardown") else ""
@@ -254,6 +269,14 @@ def _manual_line(entry: ManualEntry) -> str:
         when = f" on {md(entry.attested_at)}" if entry.attested_at else ""
         via = f" (via {md(entry.source)})" if entry.source else ""
         text = f"{head} · attested by {md(entry.attested_by)}{when}{via}"
+        if entry.release:
+            text += f" for release {code(entry.release)}"
+    elif entry.stale:
+        text = (
+            f"{head} · **pending**: the attestation by {md(entry.attested_by)} on "
+            f"{md(entry.attested_at or '?')} is stale ({md(entry.stale)}); attested by "
+            f"{BLANK_NAME} Date: {BLANK_DATE}"
+        )
     else:
         text = f"{head} · **pending**: attested by {BLANK_NAME} Date: {BLANK_DATE}"
     if entry.note:
@@ -291,7 +314,7 @@ def _signoff_block(approvals: list[ApprovalLine], signoff: Signoff, level: int) 
         "",
         f"**Verification Run By:** {md(run.run_by) if run.run_by else BLANK_NAME}  ",
         f"**Verification Date:** {md(run.finished_at)}  ",
-        f"**Verification Status:** {signoff.verdict.decision.value}",
+        f"**Verification Status:** {md(signoff.verdict.label)}",
         "",
     ]
     return lines

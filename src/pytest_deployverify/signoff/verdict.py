@@ -1,25 +1,34 @@
 """GO, CONDITIONAL or NO-GO, with every reason a reviewer needs to agree or disagree.
 
 * NO-GO: a blocking item (critical, high, or undeclared severity) failed, errored, crashed its
-  worker, or never ran.
-* CONDITIONAL: nothing blocking is broken, but something is unproven: an advisory item is broken,
-  a blocking item was skipped or marked xfail in code (a skip proves nothing), a manual item is
-  pending, the observed version differs from the expected release, or no check ran at all.
-* GO: every blocking item passed or carries an active waiver, and every manual item is attested.
+  worker, or never ran; or a test file could not be collected (its checks were lost).
+* CONDITIONAL: nothing blocking is broken, but something is unproven: an advisory item is broken;
+  a blocking item was skipped or marked xfail in code (a skip proves nothing); a manual item is
+  pending; the observed version differs from the expected release; the run was interrupted; or
+  the run verified nothing, or left a configured component unverified (no blocking check of it
+  passed). "Not applicable" is neutral, but never counts as having verified anything.
+* GO: every blocking item passed or carries an active waiver, every manual item is attested, and
+  every configured component in the run's scope was verified by at least one passing blocking
+  check. A run narrowed to part of the checklist (``-m smoke``, ``-k``, ``--checklist smoke``)
+  gets a qualified verdict, "GO for smoke"; an unqualified GO needs the whole checklist.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from pytest_deployverify.checks.versions import compare_versions
 from pytest_deployverify.signoff.model import (
     BROKEN,
     CheckItem,
     Decision,
     ManualEntry,
     Outcome,
+    Scope,
     Verdict,
 )
+
+VERIFIED = frozenset({Outcome.PASSED, Outcome.XPASSED, Outcome.WAIVED})
 
 
 def decide(
@@ -28,8 +37,14 @@ def decide(
     *,
     expected_version: str | None = None,
     observed_versions: Sequence[str] = (),
+    scope: Scope | None = None,
+    configured: Sequence[str] = (),
+    collection_errors: Sequence[str] = (),
 ) -> Verdict:
-    no_go: list[str] = []
+    no_go: list[str] = [
+        f"a test file could not be collected, so its checks never ran: {error}"
+        for error in collection_errors
+    ]
     conditional: list[str] = []
     for item in checks:
         label = f"{item.check_id} ({item.title}, {item.severity_label})"
@@ -52,21 +67,65 @@ def decide(
                 "only a profile waiver documents an accepted failure"
             )
     for entry in manual:
-        if not entry.attested:
+        if entry.stale:
+            conditional.append(
+                f"manual item {entry.id} ({entry.title}) is pending: the attestation by "
+                f"{entry.attested_by} no longer counts ({entry.stale})"
+            )
+        elif not entry.attested:
             conditional.append(f"manual item {entry.id} ({entry.title}) is pending attestation")
-    if not checks:
-        conditional.append("no checks were collected: nothing was verified")
-    mismatch = [v for v in observed_versions if expected_version and v != expected_version]
+    if scope is not None and scope.interrupted:
+        conditional.append(f"the run was interrupted ({scope.interrupted}): it is incomplete")
+    conditional += _unverified(checks, configured)
+    mismatch = [
+        compare_versions(expected_version, v)
+        for v in observed_versions
+        if expected_version and not compare_versions(expected_version, v).same
+    ]
     if mismatch:
         conditional.append(
-            f"observed version {', '.join(mismatch)} differs from the expected release "
-            f"version {expected_version}"
+            "observed version differs from the expected release: "
+            + "; ".join(m.describe() for m in mismatch)
         )
+    qualifier = scope.qualifier() if scope is not None else None
     if no_go:
-        return Verdict(Decision.NO_GO, no_go + conditional)
+        return Verdict(Decision.NO_GO, no_go + conditional, qualifier)
     if conditional:
-        return Verdict(Decision.CONDITIONAL, conditional)
-    return Verdict(Decision.GO, [_go_summary(checks, manual)])
+        return Verdict(Decision.CONDITIONAL, conditional, qualifier)
+    reasons = [_go_summary(checks, manual)]
+    if scope is not None and not scope.whole:
+        reasons.append(f"GO for {qualifier} only, not for the release: {scope.describe()}")
+    return Verdict(Decision.GO, reasons, qualifier)
+
+
+def _unverified(checks: Sequence[CheckItem], configured: Sequence[str]) -> list[str]:
+    """A run that verified nothing, and configured components none of whose checks verified them.
+
+    Only components with checks in the run are judged, so a run narrowed to smoke does not call
+    Redis unverified because its checks were deselected; the scope line says what was left out."""
+    if not checks:
+        return ["NOT VERIFIED: no checks were collected, so nothing was verified"]
+    reasons: list[str] = []
+    if not any(item.blocking and item.outcome in VERIFIED for item in checks):
+        counts = ", ".join(
+            f"{sum(1 for i in checks if i.outcome is o)} {o.value}"
+            for o in Outcome
+            if any(i.outcome is o for i in checks)
+        )
+        reasons.append(
+            f"NOT VERIFIED: no blocking check passed ({len(checks)} checks: {counts}); a GO "
+            "needs the profile's components verified by passing blocking checks"
+        )
+    for name in configured:
+        own = [item for item in checks if item.components[:1] == [name]]
+        if not own or any(item.blocking and item.outcome in VERIFIED for item in own):
+            continue
+        outcomes = sorted({item.outcome.value for item in own})
+        reasons.append(
+            f"NOT VERIFIED: {name} is configured in the profile but none of its {len(own)} "
+            f"checks verified it (outcomes: {', '.join(outcomes)})"
+        )
+    return reasons
 
 
 def _verb(outcome: Outcome) -> str:
@@ -80,7 +139,8 @@ def _go_summary(checks: Sequence[CheckItem], manual: Sequence[ManualEntry]) -> s
     waived = sum(1 for item in blocking if item.outcome is Outcome.WAIVED)
     waived_text = f" ({waived} under an active waiver)" if waived else ""
     manual_text = f"; all {len(manual)} manual items attested" if manual else ""
+    applicable = [i for i in blocking if i.outcome is not Outcome.NOT_APPLICABLE]
     return (
-        f"all {len(blocking)} blocking checks passed{waived_text}; "
+        f"all {len(applicable)} applicable blocking checks passed{waived_text}; "
         f"{len(checks) - len(blocking)} advisory checks without failures{manual_text}"
     )

@@ -1,9 +1,11 @@
 """Apply the profile's waivers: an approved, unexpired waiver documents a failing item.
 
 A waiver names a check id or an fnmatch pattern over check ids (``SEC-TLS-*``). It applies to an
-item that failed or errored; the item becomes ``waived`` with the waiver shown next to it. An
-expired waiver is never applied and is reported loudly; a waiver that matched no failure is listed
-as unused, so stale waivers get cleaned up.
+item that failed, and to one that errored only when the waiver says it ``covers`` errors (an error
+means the check could not run: nothing was judged, which is not the same as an accepted failure).
+The item becomes ``waived`` with the waiver and the replaced outcome shown next to it. An expired
+waiver is never applied and is reported loudly; a waiver that matched no failure is listed as
+unused, so stale waivers get cleaned up.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ def waiver_info(waiver: Waiver) -> WaiverInfo:
         approver=waiver.approver,
         ticket=waiver.ticket,
         expires=waiver.expires.isoformat(),
+        covers=list(waiver.covers),
     )
 
 
@@ -48,6 +51,9 @@ def active_waiver(
     return None
 
 
+_OUTCOME_NAMES = {Outcome.FAILED: "failed", Outcome.ERROR: "error"}
+
+
 def apply_waivers(
     items: list[CheckItem], waivers: Iterable[Waiver], today: dt.date
 ) -> list[WaiverEntry]:
@@ -55,16 +61,19 @@ def apply_waivers(
 
     When several waivers match one item, the first active one in profile order is applied.
     """
-    entries: list[tuple[Waiver, WaiverInfo, list[str], list[str], list[str]]] = []
+    entries: list[tuple[Waiver, WaiverInfo, list[str], list[str], list[str], list[str]]] = []
     for waiver in waivers:
         info = waiver_info(waiver)
         matched = [item.check_id for item in items if matches(waiver.check, item)]
-        entries.append((waiver, info, matched, [], []))
+        entries.append((waiver, info, matched, [], [], []))
     for item in items:
         if item.outcome not in WAIVABLE:
             continue
-        for waiver, info, _matched, applied, would_apply in entries:
+        for waiver, info, _matched, applied, would_apply, uncovered in entries:
             if not matches(waiver.check, item):
+                continue
+            if not waiver.covers_outcome(_OUTCOME_NAMES[item.outcome]):
+                uncovered.append(item.check_id)  # an error is not a failure to accept
                 continue
             if waiver.active_on(today):
                 item.waived_outcome = item.outcome
@@ -77,7 +86,7 @@ def apply_waivers(
             if item.expired_waiver is None:
                 item.expired_waiver = info
     result = []
-    for waiver, info, matched, applied, would_apply in entries:
+    for waiver, info, matched, applied, would_apply, uncovered in entries:
         if not waiver.active_on(today):
             status = "expired"
         elif applied:
@@ -91,6 +100,7 @@ def apply_waivers(
                 applied_to=applied,
                 would_apply_to=would_apply,
                 matched=matched,
+                not_covered=uncovered,
             )
         )
     return result
@@ -105,8 +115,16 @@ def describe_waiver_entry(entry: WaiverEntry) -> str:
             covered = ", ".join(entry.would_apply_to)
             return f"{head} EXPIRED on {w.expires}: NOT applied to failing {covered}; renew or fix"
         return f"{head} EXPIRED on {w.expires}: not applied; remove it from the profile"
+    tail = ""
+    if entry.not_covered:
+        tail = (
+            f"; NOT applied to {', '.join(entry.not_covered)}, which errored (could not run): "
+            "the waiver covers failures only (add errors to covers to accept that)"
+        )
     if entry.status == "applied":
-        return f"{head} applied to {', '.join(entry.applied_to)} (expires {w.expires})"
+        return f"{head} applied to {', '.join(entry.applied_to)} (expires {w.expires}){tail}"
+    if entry.not_covered:
+        return f"{head} unused{tail}"
     if entry.matched:
         return f"{head} unused: {', '.join(entry.matched)} did not fail; the waiver can go"
     return f"{head} unused: it matched no collected check"
