@@ -325,3 +325,44 @@ def test_collect_only_writes_no_signoff(pytester: pytest.Pytester) -> None:
     assert result.ret == 0
     assert not (pytester.path / "s.json").exists()
     assert "deployverify sign-off" not in result.stdout.str()
+
+
+def test_junit_carries_the_checklist_data_per_testcase(pytester: pytest.Pytester) -> None:
+    project(pytester)
+    result = pytester.runpytest(*ENV_ARGS, "--junitxml", "junit.xml")
+    assert result.ret == 1
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(pytester.path / "junit.xml").getroot()
+    cases = {case.get("name"): case for case in root.iter("testcase")}
+    props = {
+        name: {p.get("name"): p.get("value") for p in case.iter("property")}
+        for name, case in cases.items()
+    }
+    assert props["test_replicas"] == {
+        "deployverify.check_id": "INFRA-REPLICAS",
+        "deployverify.section": "infra",
+        "deployverify.severity": "high",
+    }
+    tls = props["test_tls"]
+    assert tls["deployverify.check_id"] == "SEC-TLS-13"
+    assert tls["deployverify.waiver"].startswith("SEC-42 until ")
+
+
+def test_verdict_exit_codes_are_distinct_and_outside_pytests_own(pytester: pytest.Pytester) -> None:
+    project(pytester)  # CONDITIONAL: an advisory failure and a pending manual item
+    conditional = pytester.runpytest(*ENV_ARGS, "--signoff-exit", "verdict")
+    assert conditional.ret == 10
+    conditional.stdout.fnmatch_lines(
+        [
+            "deployverify: exit code 10 follows the verdict CONDITIONAL (--signoff-exit verdict: "
+            "0 GO, 10 CONDITIONAL, 11 NO-GO); pytest's own status was 1"
+        ]
+    )
+    project(
+        pytester,
+        "import pytest\n\n@pytest.mark.check('X-1', severity='critical')\n"
+        "def test_x():\n    assert False\n",
+    )
+    no_go = pytester.runpytest(*ENV_ARGS, "--signoff-exit", "verdict")
+    assert no_go.ret == 11

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
+
+from pytest_deployverify.profile.encodings import forms, fragments, trie_pattern
 
 MASK = "***"
 # Shorter values would redact ordinary words ("on", "app") all over the output.
@@ -114,21 +116,30 @@ def mask_url(url: str) -> str:
 
 
 class Redactor:
-    """Replaces every known secret value (and its URL-encoded form) by ``***`` in text and plain data."""
+    """Replaces every known secret by ``***`` in text and plain data, in every form output may
+    take: raw, repr- and JSON-escaped, URL-encoded, HTML/XML- and Markdown-escaped, base64 (also
+    inside ``user:password``), and the pieces left of a long value that pytest shortened.
+
+    A value made of several words (``Bearer <token>``) is also redacted word by word, so the bare
+    token is masked where it appears without its scheme."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
+        self._words: set[str] = set()
+        self._pieces: set[str] = set()
+        self._patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None] | None = None
         for value in values:
             self.add(value)
 
     def add(self, value: str) -> None:
-        if len(value) < MIN_REDACTED_LENGTH:
+        if len(value) < MIN_REDACTED_LENGTH or value in self._values:
             return
-        before = len(self._values)
-        self._values.update({value, quote(value, safe=""), quote(value)})
-        if len(self._values) != before:
-            self._pattern = None
+        self._values.add(value)
+        pieces = [value, *(w for w in value.split() if len(w) >= 8 and w != value)]
+        for piece in pieces:
+            self._words |= forms(piece)
+            self._pieces |= fragments(piece)
+        self._patterns = None
 
     def add_secret(self, secret: Secret) -> None:
         for part in secret.secret_parts():
@@ -137,23 +148,23 @@ class Redactor:
     def __bool__(self) -> bool:
         return bool(self._values)
 
-    @property
-    def pattern(self) -> re.Pattern[str] | None:
-        if self._pattern is None and self._values:
-            # Longest first, so a value that contains another is masked whole.
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return self._pattern
+    def _compiled(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        if self._patterns is None:
+            self._patterns = (trie_pattern(self._words), trie_pattern(self._pieces))
+        return self._patterns
 
     def contains_secret(self, text: str) -> bool:
-        pattern = self.pattern
-        return pattern is not None and pattern.search(text) is not None
+        return any(p is not None and p.search(text) for p in self._compiled())
 
     def redact(self, text: str) -> str:
-        pattern = self.pattern
-        if pattern is None:
-            return text
-        return pattern.sub(MASK, text)
+        """Whole forms first, then what is left of shortened ones: a whole value is masked as
+        one ``***``, not as a run of its pieces."""
+        whole, pieces = self._compiled()
+        if whole is not None:
+            text = whole.sub(MASK, text)
+        if pieces is not None:
+            text = pieces.sub(MASK, text)
+        return text
 
     def redact_data(self, data: Any) -> Any:
         """A copy of JSON-like data (dicts, lists, strings, numbers) with secrets masked."""

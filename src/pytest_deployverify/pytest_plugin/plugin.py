@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Generator, Mapping
@@ -21,7 +22,8 @@ from pytest_deployverify.components.catalog import (
 from pytest_deployverify.components.errors import ComponentUnavailable, NotConfigured, ReadError
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load_profile
-from pytest_deployverify.profile.secrets import Redactor
+from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.secrets import MASK, Redactor, Secret
 from pytest_deployverify.profile.settings import DEFAULT_ENV_DIR, SettingError, resolve
 from pytest_deployverify.pytest_plugin import fixtures as _fixtures
 from pytest_deployverify.pytest_plugin.collection import (
@@ -38,6 +40,7 @@ from pytest_deployverify.pytest_plugin.context import RUN_CONTEXT, RunContext, g
 from pytest_deployverify.pytest_plugin.markers import (
     ITEM_META,
     MARKER_HELP,
+    ItemMeta,
     cached_metadata,
     cached_spec,
 )
@@ -46,7 +49,12 @@ from pytest_deployverify.pytest_plugin.options import (
     parse_attestation,
     parse_signoff_path,
 )
-from pytest_deployverify.pytest_plugin.redaction import redact_report
+from pytest_deployverify.pytest_plugin.redaction import (
+    install_log_redaction,
+    install_terminal_redaction,
+    redact_report,
+    scrub_node_ids,
+)
 
 SIGNING_KEY_VAR = "DEPLOYVERIFY_SIGNING_KEY"
 
@@ -158,7 +166,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
         config.pluginmanager.register(checklist_fixtures, "deployverify-checklist-fixtures")
     if context.redactor:
-        config.stash[PREVIOUS_LOG_FACTORY] = _install_log_redaction(context.redactor)
+        config.stash[PREVIOUS_LOG_FACTORY] = install_log_redaction(context.redactor)
     if context.profile is not None and not hasattr(config, "workerinput"):
         _register_reporters(config, context)
 
@@ -314,24 +322,23 @@ def _register_reporters(config: pytest.Config, context: RunContext) -> None:
         config.pluginmanager.register(HtmlIntegration(recorder), "deployverify-html")
 
 
-def _install_log_redaction(redactor: Redactor) -> Any:
-    """Redact log records at creation, so live logging, caplog and captured logs all see the masked text.
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    context = get_context(session.config)
+    if context is not None and context.redactor:
+        install_terminal_redaction(session.config, context.redactor)
 
-    Returns the factory that was in place, to be restored at unconfigure."""
-    previous = logging.getLogRecordFactory()
 
-    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is logging's problem to report, not ours
-            return record
-        if redactor.contains_secret(message):
-            record.msg, record.args = redactor.redact(message), ()
-        return record
-
-    logging.setLogRecordFactory(factory)
-    return previous
+def pytest_make_parametrize_id(config: pytest.Config, val: object, argname: str) -> str | None:
+    """A parametrize id never shows a secret: a Secret, or a value holding a known one."""
+    context = get_context(config)
+    if context is None or not context.redactor:
+        return None
+    if isinstance(val, Secret):
+        return f"{argname}-{MASK}"
+    if isinstance(val, str) and context.redactor.contains_secret(val):
+        return context.redactor.redact(val)
+    return None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -387,12 +394,17 @@ def pytest_collection_modifyitems(
         # Before -m/-k deselection (a plain hook of pytest's own), so they apply to these too.
         modules = checklist_modules(context.components)
         items.extend(collect_checklist(session, modules, context.checklist))
+    if context is not None and context.redactor:
+        scrub_node_ids(items, context.redactor)
     profile = context.profile if context else None
     default = profile.default_severity.value if profile and profile.default_severity else None
     guard = bool(context and context.protected and not context.allow_destructive)
     destructive: list[pytest.Item] = []
+    junit = profile is not None and bool(config.getoption("xmlpath", None))
     for item in items:
         meta = cached_metadata(item, default)
+        if junit and profile is not None:
+            item.user_properties.extend(junit_properties(meta, profile))
         if meta["destructive"]:
             destructive.append(item)
         if guard and meta["destructive"] and context is not None and profile is not None:
@@ -407,6 +419,21 @@ def pytest_collection_modifyitems(
         # State-changing checks run last, so they cannot disturb what the read-only checks observe.
         chosen = set(destructive)
         items[:] = [item for item in items if item not in chosen] + destructive
+
+
+def junit_properties(meta: ItemMeta, profile: Profile) -> list[tuple[str, str]]:
+    """The checklist data of an item as JUnit ``<properties>`` (read by CI dashboards)."""
+    from pytest_deployverify.signoff.waivers import active_waiver
+
+    found = [
+        ("deployverify.check_id", meta["check_id"]),
+        ("deployverify.section", meta["section"] or "other"),
+        ("deployverify.severity", meta["severity"] or "undeclared"),
+    ]
+    waiver = active_waiver(meta["check_id"], "", profile.waivers, dt.date.today())
+    if waiver is not None:
+        found.append(("deployverify.waiver", f"{waiver.ticket} until {waiver.expires.isoformat()}"))
+    return found
 
 
 def pytest_report_collectionfinish(
