@@ -5,8 +5,8 @@ loaded on first use, so ``import pytest_deployverify`` stays cheap)::
 
     from pytest_deployverify import Component, SectionSpec, declare, Rule, Finding
 
-Items of a checklist (pytest-facing) come from ``pytest_deployverify.checklist``:
-``item(SPEC)``, ``conclude(findings)``.
+``item(SPEC)`` and ``conclude(findings)`` write checklist items; the ``snapshot`` fixture's type
+is ``pytest_deployverify.checklist.Snapshots``.
 """
 
 from __future__ import annotations
@@ -37,38 +37,55 @@ _PUBLIC = {
     "Secret": "pytest_deployverify.profile.secrets",
     "Endpoint": "pytest_deployverify.profile.secrets",
     "Evidence": "pytest_deployverify.evidence",
+    "NotConfigured": "pytest_deployverify.components.errors",
+    "item": "pytest_deployverify.checklist",
+    "conclude": "pytest_deployverify.checklist",
+    "Seconds": "pytest_deployverify.profile.fields",
+    "Count": "pytest_deployverify.profile.fields",
+    "HttpUrl": "pytest_deployverify.profile.fields",
+    "Range": "pytest_deployverify.profile.schema",
 }
 
 __all__ = [
     "CheckSpec",
     "Component",
     "ComponentUnavailable",
+    "Count",
     "Endpoint",
     "Evidence",
     "Finding",
+    "HttpUrl",
     "NotApplicable",
+    "NotConfigured",
     "Profile",
+    "Range",
     "ReadContext",
     "ReadError",
     "Rule",
+    "Seconds",
     "Secret",
     "Section",
     "SectionSpec",
     "Severity",
     "__version__",
+    "conclude",
     "declare",
     "flag",
+    "item",
     "needs",
     "needs_any",
 ]
 
 if TYPE_CHECKING:
+    from pytest_deployverify.checklist import conclude, item
     from pytest_deployverify.checks.declarations import CheckSpec, declare, flag, needs, needs_any
     from pytest_deployverify.checks.findings import Finding, NotApplicable, Rule
     from pytest_deployverify.components.base import Component, ReadContext
-    from pytest_deployverify.components.errors import ComponentUnavailable, ReadError
+    from pytest_deployverify.components.errors import ComponentUnavailable, NotConfigured, ReadError
     from pytest_deployverify.evidence import Evidence
+    from pytest_deployverify.profile.fields import Count, HttpUrl, Seconds
     from pytest_deployverify.profile.model import Profile, Section, SectionSpec, Severity
+    from pytest_deployverify.profile.schema import Range
     from pytest_deployverify.profile.secrets import Endpoint, Secret
 
 

@@ -1,13 +1,14 @@
-"""Turning a check's result into a test outcome, shared by the checklist files."""
+"""Turning a check's result into a test outcome, shared by the checklist files (``conclude`` is
+re-exported from ``pytest_deployverify.checklist``, where it lives)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.checks.findings import Finding, summarize
+from pytest_deployverify.checklist import conclude
+from pytest_deployverify.checks.findings import summarize
 
 if TYPE_CHECKING:
     from pytest_deployverify.checklist.kubernetes import ItemResult
@@ -26,17 +27,12 @@ def conclude_item(result: ItemResult, evidence: Evidence) -> None:
     assert passed, result.message
 
 
-def conclude(findings: Iterable[Finding]) -> None:
-    """Pass when nothing was found; else fail with one line per finding, most severe first."""
-    __tracebackhide__ = True  # the report points at the check and shows the findings
-    found = list(findings)
-    if found:
-        raise AssertionError(summarize(found))
-
-
 def conclude_outcome(outcome: Outcome) -> None:
     """Skip with the check's reason, or fail listing its findings."""
     __tracebackhide__ = True
     if outcome.skipped:
         pytest.skip(outcome.skipped)
     assert not outcome.findings, summarize(outcome.findings)
+
+
+__all__ = ["conclude", "conclude_item", "conclude_outcome"]

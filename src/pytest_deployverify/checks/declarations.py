@@ -22,6 +22,7 @@ from typing import Any
 from pytest_deployverify.profile.model import Profile, Section, Severity
 
 __all__ = [
+    "SPEC_ATTRIBUTE",
     "Applies",
     "Catalog",
     "CheckSpec",
@@ -32,6 +33,9 @@ __all__ = [
     "needs",
     "needs_any",
 ]
+
+# The attribute ``checklist.item(SPEC)`` sets on a test function.
+SPEC_ATTRIBUTE = "__deployverify_check__"
 
 # Whether a check applies to a profile: None when it does, else the reason (naming the key to set).
 Applies = Callable[[Profile], str | None]

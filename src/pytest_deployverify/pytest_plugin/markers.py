@@ -8,7 +8,7 @@ from typing import Any, TypedDict
 
 import pytest
 
-from pytest_deployverify.checks.declarations import Catalog, CheckSpec
+from pytest_deployverify.checks.declarations import SPEC_ATTRIBUTE, Catalog, CheckSpec
 from pytest_deployverify.checks.findings import Severity
 from pytest_deployverify.profile.model import SECTIONS
 from pytest_deployverify.pytest_plugin.context import get_context
@@ -57,7 +57,6 @@ def cached_metadata(item: pytest.Item, default_severity: str | None = None) -> I
     return meta
 
 
-SPEC_ATTRIBUTE = "__deployverify_check__"
 ITEM_SPEC = pytest.StashKey["CheckSpec | None"]()
 
 
@@ -169,3 +168,18 @@ def _doc_title(item: pytest.Item) -> str | None:
         return None
     first = doc.strip().splitlines()[0].strip()
     return first or None
+
+
+def apply_declared_markers(item: pytest.Item) -> None:
+    """``@item(SPEC)`` recorded a declaration on the test function; give the item the markers it
+    implies (its section, ``check(id)``, ``destructive``), so -m and the reports see them."""
+    spec = getattr(getattr(item, "obj", None), SPEC_ATTRIBUTE, None)
+    if not isinstance(spec, CheckSpec):
+        return
+    names = {mark.name for mark in item.iter_markers()}
+    if CHECK_MARKER not in names:
+        item.add_marker(getattr(pytest.mark, CHECK_MARKER)(spec.id))
+    if spec.section.value not in names:
+        item.add_marker(getattr(pytest.mark, spec.section.value))
+    if spec.destructive and DESTRUCTIVE_MARKER not in names:
+        item.add_marker(pytest.mark.destructive)

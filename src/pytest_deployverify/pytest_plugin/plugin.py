@@ -41,6 +41,7 @@ from pytest_deployverify.pytest_plugin.markers import (
     ITEM_META,
     MARKER_HELP,
     ItemMeta,
+    apply_declared_markers,
     cached_metadata,
     cached_spec,
 )
@@ -98,6 +99,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type=parse_signoff_path,
         metavar="PATH",
         help="write the sign-off report: .md (Markdown) or .json (signed JSON); may be repeated",
+    )
+    group.addoption(
+        "--signoff-key",
+        dest="deployverify_signoff_key",
+        metavar="KEY.pem",
+        help="also sign each JSON sign-off with this Ed25519 private key (deployverify signoff "
+        "keygen): writes NAME.intoto.json beside it, an in-toto attestation in a DSSE envelope "
+        "(also DEPLOYVERIFY_SIGNING_KEY_FILE)",
     )
     group.addoption(
         "--signoff-exit",
@@ -276,6 +285,7 @@ def _check_contradictions(config: pytest.Config, loaded: LoadedProfile | None) -
             ("--approve", "deployverify_approve"),
             ("--attest", "deployverify_attest"),
             ("--signoff-exit", "deployverify_signoff_exit"),
+            ("--signoff-key", "deployverify_signoff_key"),
         )
         if config.getoption(dest)
     ]
@@ -448,6 +458,10 @@ def pytest_report_collectionfinish(
     ]
     lines += [f"  - {nodeid}" for nodeid in context.held_back]
     return lines
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    apply_declared_markers(item)
 
 
 def pytest_deselected(items: list[pytest.Item]) -> None:
