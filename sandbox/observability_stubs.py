@@ -10,12 +10,17 @@ Only the endpoints the verifier reads are served, with the documented shapes:
   (nanoseconds; the selector's ``=``, ``!=``, ``=~`` and ``!~`` matchers are honoured).
 
 Tempo and Loki require ``X-Scope-OrgID`` when a tenant is set, as multi-tenant installs do. Each stub
-runs in a daemon thread on a free loopback port; ``stop()`` closes it. Data is set by the test.
+runs in a daemon thread on a free loopback port; ``stop()`` closes it. Data is set by the test, or
+kept live for a long-running sandbox: ``keep_recent`` makes a trace store answer as a service
+sampled every so often would (one trace per interval, up to the moment of the query), and
+``LokiStub.follow`` ships the lines a log file gains, as promtail would, stamped when first read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import re
 import secrets
 import threading
@@ -23,6 +28,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
@@ -231,10 +237,39 @@ class StubTrace:
     trace_id: str = field(default_factory=lambda: secrets.token_hex(16))
 
 
+@dataclass(frozen=True)
+class _Steady:
+    """A service sampled every ``every_s`` seconds since ``since``: one trace per interval."""
+
+    service: str
+    every_s: float
+    since: float
+    operation: str
+
+    def traces(self, start: float, end: float) -> list[StubTrace]:
+        first = max(0, math.ceil((start - self.since) / self.every_s))
+        out = []
+        k = first
+        while (at := self.since + k * self.every_s) <= end:
+            digest = hashlib.sha256(f"{self.service}:{k}".encode()).hexdigest()[:32]
+            out.append(StubTrace(self.service, at, self.operation, trace_id=digest))
+            k += 1
+        return out
+
+
 class _TraceStore(StubServer):
     def __init__(self, *, token: str | None = None, tenant: str | None = None) -> None:
         super().__init__(token=token, tenant=tenant)
         self.traces: list[StubTrace] = []
+        self._steady: list[_Steady] = []
+
+    def keep_recent(
+        self, service: str, *, every_s: float = 60.0, operation: str = "GET /api/v1/venues"
+    ) -> None:
+        """From now on, one trace of ``service`` every ``every_s`` seconds, for as long as the
+        stub runs (a sandbox that stays healthy for hours)."""
+        with self._lock:
+            self._steady.append(_Steady(service, every_s, time.time(), operation))
 
     def add_trace(
         self, service: str, *, age_s: float = 30.0, operation: str = "GET /api/v1/venues"
@@ -245,7 +280,10 @@ class _TraceStore(StubServer):
         return trace
 
     def _find(self, service: str, start: float, end: float, limit: int) -> list[StubTrace]:
-        found = [t for t in self.traces if t.service == service and start <= t.start <= end]
+        steady = [t for s in self._steady if s.service == service for t in s.traces(start, end)]
+        found = [
+            t for t in [*self.traces, *steady] if t.service == service and start <= t.start <= end
+        ]
         found.sort(key=lambda t: t.start, reverse=True)
         return found[:limit]
 
@@ -257,7 +295,7 @@ class JaegerStub(_TraceStore):
 
     def route(self, path: str, query: Mapping[str, str]) -> Reply:
         if path == "/api/services":
-            services = sorted({t.service for t in self.traces})
+            services = sorted({t.service for t in self.traces} | {s.service for s in self._steady})
             return 200, {"data": services, "total": len(services), "errors": None}
         if path == "/api/traces":
             service = query.get("service")
@@ -366,6 +404,29 @@ def _selected(labels: Mapping[str, str], matchers: Iterable[tuple[str, str, str]
     return True
 
 
+@dataclass
+class _Followed:
+    """A log file shipped as it grows: what has been read so far."""
+
+    path: Path
+    labels: dict[str, str]
+    offset: int
+    rest: bytes = b""
+
+    def new_lines(self) -> list[str]:
+        try:
+            with self.path.open("rb") as handle:
+                if handle.seek(0, 2) < self.offset:
+                    self.offset, self.rest = 0, b""  # rotated or truncated: start over
+                handle.seek(self.offset)
+                data = handle.read()
+        except OSError:
+            return []
+        self.offset += len(data)
+        *lines, self.rest = (self.rest + data).split(b"\n")
+        return [line.decode("utf-8", "replace") for line in lines if line.strip()]
+
+
 class LokiStub(StubServer):
     """Loki (``/ready``, ``/loki/api/v1/query_range`` returning streams; times in nanoseconds)."""
 
@@ -374,10 +435,26 @@ class LokiStub(StubServer):
     def __init__(self, *, token: str | None = None, tenant: str | None = None) -> None:
         super().__init__(token=token, tenant=tenant)
         self.entries: list[tuple[dict[str, str], int, str]] = []
+        self._followed: list[_Followed] = []
 
     def push(self, labels: Mapping[str, str], line: str, *, age_s: float = 10.0) -> None:
         with self._lock:
             self.entries.append((dict(labels), int((time.time() - age_s) * 1e9), line))
+
+    def follow(self, path: Path, labels: Mapping[str, str], *, from_start: bool = False) -> None:
+        """Ship every line ``path`` gains from now on (all of it with ``from_start``) under
+        ``labels``, each stamped when the stub first reads it (on the next query)."""
+        offset = 0 if from_start or not path.exists() else path.stat().st_size
+        with self._lock:
+            self._followed.append(_Followed(path, dict(labels), offset))
+
+    def _ship_followed(self, until: int) -> None:
+        # Stamped when read, but never after the end of the query that read them (a shipper
+        # would have read them a moment before the query came).
+        now = min(time.time_ns(), until)
+        for followed in self._followed:
+            for line in followed.new_lines():
+                self.entries.append((dict(followed.labels), now, line))
 
     def route(self, path: str, query: Mapping[str, str]) -> Reply:
         if path == "/ready":
@@ -391,6 +468,7 @@ class LokiStub(StubServer):
         now = time.time_ns()
         start = int(query.get("start", now - 3600 * 10**9))
         end = int(query.get("end", now))
+        self._ship_followed(end)
         limit = int(query.get("limit", 100))
         picked = sorted(
             (e for e in self.entries if start <= e[1] <= end and _selected(e[0], matchers)),

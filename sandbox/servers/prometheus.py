@@ -13,6 +13,12 @@ Two limits matter:
   max time. A backfilled sample stamped in the future would therefore make every scrape until
   that moment fail (``Out of bounds metric`` in the debug log; ``up`` stays empty). So backfilled
   samples must all lie in the past; ``start_prometheus`` refuses a document that breaks this.
+
+A backfill therefore ends when the server starts, and its series go stale five minutes later. Series
+that must go on for as long as the server runs are continued by recording rules passed in
+``rule_files`` (``sandbox.history`` does this for the sandbox): their samples are stamped when the
+rules are evaluated, after the newest block, and a counter written as ``rate * (t - anchor)`` on
+both sides continues without a step.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""Shared support for the data-check tests: profile sections, scrape targets, faulty peers,
-the backfilled history for gates, a Redis Sentinel, and polling. Imported explicitly (no conftest).
+"""Shared support for the data-check tests: profile sections, scrape targets, faulty peers, a TCP
+proxy, the backfilled history for gates, a Redis Sentinel, and polling. Imported explicitly (no
+conftest).
 """
 
 from __future__ import annotations
@@ -119,6 +120,53 @@ class MetricsTarget:
         self._thread.join(5)
 
 
+class TcpProxy:
+    """Forwards every connection on a free loopback port to ``127.0.0.1:target_port``: the ingress
+    or load balancer a verifier goes through while the cluster's own components talk directly."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self._listener = socket.create_server((LOOPBACK, 0))
+        self._listener.settimeout(0.1)
+        self.port: int = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                continue
+            try:
+                upstream = socket.create_connection((LOOPBACK, self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            source.settimeout(None)
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        for sock in (source, sink):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._listener.close()
+
+
 class GarbageServer:
     """Accepts connections and answers every one with bytes no protocol expects, then closes."""
 
@@ -219,8 +267,10 @@ def _flat(name: str, labels: Mapping[str, str], value: float, stamps: list[int])
 
 
 def gate_history() -> History:
-    """An hour of history for four jobs: a healthy ``api-gateway``, a broken ``checkout``, an
-    ``idle`` service (no requests at all) and a ``spiky`` one with two short bursts of 500s."""
+    """An hour of history for a healthy ``api-gateway``, a broken ``checkout``, an ``idle`` service
+    (no requests at all), a ``spiky`` one with two short bursts of 500s, and request counters
+    labelled otherwise: ``clean`` (no 5xx series), ``coded`` and ``coded-broken`` (status in
+    ``code``), ``unlabelled`` (no status label)."""
     stamps = past_timestamps(HISTORY_S, STEP_S)
     end = stamps[-1]
     requests, buckets, breakers, cpu, memory, limits, hpa, cache = ([] for _ in range(8))
@@ -251,6 +301,28 @@ def gate_history() -> History:
     service(JOB, 100.0, 0.05, FAST)  # 0.05 % errors, P95 about 0.24 s
     service("checkout", 100.0, 8.0, SLOW)  # 7.4 % errors, P95 about 4.4 s
     service("idle", 0.0, 0.0, FAST)  # no traffic: every ratio is NaN
+
+    # Services labelled differently, as healthy setups are: ``clean`` never answered a 5xx (it
+    # has no 5xx series at all), ``coded`` and ``coded-broken`` carry the status in ``code``,
+    # ``unlabelled`` counts requests without any status label.
+    for job, labels, rate in (
+        ("clean", {"status": "200"}, 100.0),
+        ("coded", {"code": "200"}, 100.0),
+        ("coded", {"code": "500"}, 0.05),
+        ("coded-broken", {"code": "200"}, 100.0),
+        ("coded-broken", {"code": "503"}, 8.0),
+        ("unlabelled", {"method": "GET"}, 100.0),
+    ):
+        requests.append(
+            counter_series(
+                "http_requests_total",
+                {"job": job, **labels},
+                per_second=rate,
+                window_s=HISTORY_S,
+                step_s=STEP_S,
+                end=end + 1,
+            )
+        )
 
     spiky_errors, total = [], 0.0
     for ts in stamps:

@@ -12,29 +12,25 @@ from typing import Any
 import pytest
 import redis
 
-from pytest_deployverify.checks.gates import Outcome, evaluate_at, resolve_gate
-from pytest_deployverify.checks.observability import grafana_api, logs_api, tracing_api
-from pytest_deployverify.checks.postgres_checks import read_server
+from pytest_deployverify.checks.gates import GateOutcome, MetricGate, resolve_gate
 from pytest_deployverify.checks.redis import (
     RedisSentinelExpectations,
     auth_findings,
     sentinel_findings,
 )
+from pytest_deployverify.components.alertmanager import AlertmanagerApi
 from pytest_deployverify.components.errors import ComponentUnavailable
-from pytest_deployverify.components.postgres import build_postgres
-from pytest_deployverify.components.prometheus import AlertmanagerApi, ApiError, PromApi
+from pytest_deployverify.components.grafana import GrafanaConfig, grafana_api
+from pytest_deployverify.components.logs import LogsConfig, logs_api
+from pytest_deployverify.components.postgres import build_postgres, read_server
+from pytest_deployverify.components.prometheus import ApiError, PromApi, evaluate_at
 from pytest_deployverify.components.redis import (
     no_retry,
     probe_unauthenticated,
     read_sentinels,
     read_snapshot,
 )
-from pytest_deployverify.expectations.monitoring import (
-    GrafanaConfig,
-    LogsConfig,
-    MetricGate,
-    TracingConfig,
-)
+from pytest_deployverify.components.tracing import TracingConfig, tracing_api
 from pytest_deployverify.profile.schema import build
 from sandbox.servers.postgres import start_postgres
 from sandbox.servers.prometheus import start_prometheus
@@ -154,7 +150,7 @@ def test_prometheus_gate_and_reads(peers: dict[str, Peer], fault: str) -> None:
             api.targets()
     finally:
         api.close()
-    assert evaluation.outcome is Outcome.ERROR
+    assert evaluation.outcome is GateOutcome.ERROR
     assert evaluation.message.startswith("gate error_rate: could not be evaluated: prometheus at ")
     check_message(str(excinfo.value), "prometheus at", peer, HTTP_GARBAGE)
 
@@ -242,7 +238,7 @@ def test_stopped_servers_mid_run(tmp_path_factory: pytest.TempPathFactory) -> No
     assert "connection refused" in str(redis_error.value) or "reset" in str(redis_error.value)
     assert str(pg_error.value).startswith(f"postgres at 127.0.0.1:{database.port}/")
     assert "failed a read-only query" in str(pg_error.value)
-    assert evaluation.outcome is Outcome.ERROR
+    assert evaluation.outcome is GateOutcome.ERROR
     assert (
         f"prometheus at {prometheus.url} is unreachable: connection refused" in evaluation.message
     )

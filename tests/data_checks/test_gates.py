@@ -1,37 +1,49 @@
 """Metric gates against a real Prometheus backfilled with an exactly known hour (see stack.py).
 
 The gates' "now" is the newest backfilled sample, so every window holds exactly the written values.
+Error-rate gates are also run against services labelled as other healthy setups label them: no 5xx
+series at all, the status code in ``code``, no status label.
 """
 
 from __future__ import annotations
 
+import time
+import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_deployverify.checks.gates import (
     READY_MADE,
-    GateConfigError,
-    GateSpec,
-    Outcome,
-    evaluate_at,
-    resolve_gate,
-    run_gate,
-)
-from pytest_deployverify.components.prometheus import PromApi
-from pytest_deployverify.expectations.monitoring import (
     Aggregation,
     Condition,
     FailureCount,
+    GateConfigError,
+    GateOutcome,
+    GateProblem,
+    GateResult,
+    GateSpec,
     MetricGate,
     NoDataPolicy,
+    resolve_gate,
+)
+from pytest_deployverify.components.prometheus import (
+    PromApi,
+    evaluate_at,
+    evaluate_gates,
+    run_gate,
 )
 from pytest_deployverify.profile.model import Slo
 from pytest_deployverify.profile.schema import SchemaError, build
+from sandbox.history import gateway_history, gateway_rules
+from sandbox.servers.openmetrics import latest_timestamp
 from sandbox.servers.prometheus import start_prometheus
 
-from .stack import JOB, FakeClock, History, gate_history
+from .stack import JOB, FakeClock, History, gate_history, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
 
 HEALTHY = {
     "selector": f'job="{JOB}"',
@@ -91,7 +103,7 @@ def test_ready_made_gate_passes_for_the_healthy_service(
     api: PromApi, history: History, name: str
 ) -> None:
     result = run_gate(api, gate(name=name, params=HEALTHY), clock=lambda: history.end)
-    assert result.outcome is Outcome.PASS, result.message
+    assert result.outcome is GateOutcome.PASS, result.message
     observed = result.evidence()["observed"]
     assert observed["series"], "a passing gate must have looked at data"
     assert all(s["points"] > 0 for s in observed["series"])
@@ -102,7 +114,7 @@ def test_ready_made_gate_fails_for_the_broken_service(
     api: PromApi, history: History, name: str
 ) -> None:
     result = run_gate(api, gate(name=name, params=BROKEN), clock=lambda: history.end)
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert BROKEN_VALUES[name] in result.message
     assert f"gate {name}:" in result.message
     assert "expected " in result.message
@@ -111,7 +123,7 @@ def test_ready_made_gate_fails_for_the_broken_service(
 def test_window_is_exact_and_evidence_summarizes_the_series(api: PromApi, history: History) -> None:
     spec = gate(name="error_rate", params=HEALTHY, window="15m", step="30s")
     evaluation = evaluate_at(api, spec, history.end)
-    assert evaluation.outcome is Outcome.PASS
+    assert evaluation.outcome is GateOutcome.PASS
     assert evaluation.end - evaluation.start == 900
     [series] = evaluation.series
     assert series.points == 31  # 15 minutes at 30 s, both ends included
@@ -130,7 +142,7 @@ def test_threshold_override_turns_the_healthy_error_rate_into_a_failure(
     result = run_gate(
         api, gate(name="error_rate", params=HEALTHY, threshold=0.0001), clock=lambda: history.end
     )
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert "max was 0.00049975" in result.message
     assert "expected max < 0.0001 over the last 15m" in result.message
 
@@ -138,13 +150,13 @@ def test_threshold_override_turns_the_healthy_error_rate_into_a_failure(
 @pytest.mark.parametrize(
     ("policy", "outcome"),
     [
-        (NoDataPolicy.FAIL, Outcome.FAIL),
-        (NoDataPolicy.PASS, Outcome.PASS),
-        (NoDataPolicy.INCONCLUSIVE, Outcome.INCONCLUSIVE),
+        (NoDataPolicy.FAIL, GateOutcome.FAIL),
+        (NoDataPolicy.PASS, GateOutcome.PASS),
+        (NoDataPolicy.INCONCLUSIVE, GateOutcome.INCONCLUSIVE),
     ],
 )
 def test_no_data_follows_the_explicit_policy(
-    api: PromApi, history: History, policy: NoDataPolicy, outcome: Outcome
+    api: PromApi, history: History, policy: NoDataPolicy, outcome: GateOutcome
 ) -> None:
     spec = gate(
         name="orders",
@@ -163,7 +175,7 @@ def test_nan_everywhere_is_no_data_not_a_pass(api: PromApi, history: History) ->
     result = run_gate(
         api, gate(name="error_rate", params={"selector": 'job="idle"'}), clock=lambda: history.end
     )
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert "0 (31 NaN)" in result.message
     assert "no-data policy: fail" in result.message
 
@@ -173,18 +185,18 @@ def test_min_points_guards_a_short_history(api: PromApi, history: History) -> No
     # start holds only the few points where rate() already has two samples.
     spec = gate(name="error_rate", params=HEALTHY, min_points=10)
     result = run_gate(api, spec, clock=lambda: history.end - 3600 + 180)
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert "fewer than 10 usable point(s)" in result.message
 
 
 @pytest.mark.parametrize(
     ("aggregation", "condition", "threshold", "outcome"),
     [
-        (Aggregation.ALL, Condition.LT, 0.001, Outcome.PASS),
-        (Aggregation.ANY, Condition.GT, 0.001, Outcome.FAIL),
-        (Aggregation.AVG, Condition.LE, 0.0005, Outcome.PASS),
-        (Aggregation.LAST, Condition.EQ, 0.05 / 100.05, Outcome.PASS),
-        (Aggregation.MIN, Condition.GE, 0.001, Outcome.FAIL),
+        (Aggregation.ALL, Condition.LT, 0.001, GateOutcome.PASS),
+        (Aggregation.ANY, Condition.GT, 0.001, GateOutcome.FAIL),
+        (Aggregation.AVG, Condition.LE, 0.0005, GateOutcome.PASS),
+        (Aggregation.LAST, Condition.EQ, 0.05 / 100.05, GateOutcome.PASS),
+        (Aggregation.MIN, Condition.GE, 0.001, GateOutcome.FAIL),
     ],
 )
 def test_aggregations_and_conditions(
@@ -193,7 +205,7 @@ def test_aggregations_and_conditions(
     aggregation: Aggregation,
     condition: Condition,
     threshold: float,
-    outcome: Outcome,
+    outcome: GateOutcome,
 ) -> None:
     spec = gate(
         name="error_rate",
@@ -208,9 +220,134 @@ def test_aggregations_and_conditions(
 def test_query_error_is_an_error_outcome_naming_prometheus(api: PromApi, history: History) -> None:
     spec = gate(name="broken", query="sum(rate(http_requests_total[5m]", condition="<", threshold=1)
     result = run_gate(api, spec, clock=lambda: history.end)
-    assert result.outcome is Outcome.ERROR
+    assert result.outcome is GateOutcome.ERROR
     assert "could not be evaluated: prometheus at http://127.0.0.1:" in result.message
     assert "parse error" in result.message
+
+
+# -- error rates of services labelled as other healthy setups label them ------------------------------
+
+ERROR_GATES = ("error_rate", "rollback_error_rate")
+
+
+def evaluated(history: History, api: PromApi, **values: Any) -> GateResult | GateProblem:
+    """One gate evaluated as the checklist evaluates it: the status-code label asked first."""
+    entry = build(MetricGate, values)
+    return evaluate_gates(api, [entry], Slo(), clock=lambda: history.end)[entry.name]
+
+
+def hint(name: str) -> str:
+    return (
+        "if the status code is in another label, set params.status_label (or "
+        f"params.error_matcher) in the [[gates]] entry {name!r}"
+    )
+
+
+@pytest.mark.parametrize("name", ERROR_GATES)
+def test_traffic_without_any_5xx_series_is_a_zero_error_rate(
+    api: PromApi, history: History, name: str
+) -> None:
+    result = evaluated(history, api, name=name, params={"selector": 'job="clean"'})
+    assert isinstance(result, GateResult)
+    assert result.outcome is GateOutcome.PASS, result.message
+    [series] = result.evaluations[-1].series
+    assert series.points > 0
+    assert series.max == 0.0
+    assert result.spec.notes == (
+        "status-code label 'status' detected on http_requests_total{job=\"clean\"}",
+    )
+
+
+@pytest.mark.parametrize("name", ERROR_GATES)
+def test_absent_traffic_is_no_data_naming_the_assumed_label_and_the_key(
+    api: PromApi, history: History, name: str
+) -> None:
+    result = evaluated(history, api, name=name, params={"selector": 'job="ghost"'})
+    assert isinstance(result, GateResult)
+    assert result.outcome is GateOutcome.FAIL
+    window = "15m" if name == "error_rate" else "5m"
+    assert f"no data: the query returned no series over the last {window}" in result.message
+    assert (
+        "status-code label 'status' assumed: no http_requests_total{job=\"ghost\"} series in "
+        f"the last {window} to detect it on (no traffic?)"
+    ) in result.message
+    assert result.message.endswith(hint(name))
+
+
+@pytest.mark.parametrize(
+    ("job", "outcome", "observed"),
+    [
+        ("coded", GateOutcome.PASS, "held (max 0.00049975)"),
+        ("coded-broken", GateOutcome.FAIL, "max was 0.0740741"),
+    ],
+)
+def test_the_status_code_label_is_asked_of_prometheus(
+    api: PromApi, history: History, job: str, outcome: GateOutcome, observed: str
+) -> None:
+    result = evaluated(history, api, name="error_rate", params={"selector": f'job="{job}"'})
+    assert isinstance(result, GateResult)
+    assert result.outcome is outcome, result.message
+    assert observed in result.message
+    assert f'http_requests_total{{job="{job}",code=~"5.."}}' in result.spec.query
+    assert result.evidence()["assumed"] == [
+        f"status-code label 'code' detected on http_requests_total{{job=\"{job}\"}}"
+    ]
+
+
+def test_a_code_labelled_service_without_detection_says_which_label_was_assumed(
+    api: PromApi, history: History
+) -> None:
+    # Not asking (as a caller of resolve_gate alone would): "status" is assumed, the query finds
+    # no request carrying it, and the no-data message names the label and the key to set.
+    blind = run_gate(
+        api,
+        gate(name="error_rate", params={"selector": 'job="coded-broken"'}),
+        clock=lambda: history.end,
+    )
+    assert blind.outcome is GateOutcome.FAIL
+    assert "no data: the query returned no series over the last 15m" in blind.message
+    assert "status-code label 'status' assumed; " + hint("error_rate") in blind.message
+    # Said outright, by the label or by the matcher, nothing needs to be asked.
+    for params in ({"status_label": "code"}, {"error_matcher": 'code=~"5.."'}):
+        spec = gate(name="error_rate", params={"selector": 'job="coded-broken"', **params})
+        assert spec.label_probe is None
+        told = run_gate(api, spec, clock=lambda: history.end)
+        assert told.outcome is GateOutcome.FAIL
+        assert "max was 0.0740741" in told.message
+    healthy = gate(name="error_rate", params={"selector": 'job="coded"', "status_label": "code"})
+    assert run_gate(api, healthy, clock=lambda: history.end).outcome is GateOutcome.PASS
+
+
+def test_a_request_metric_without_a_status_label_is_no_data_naming_its_labels(
+    api: PromApi, history: History
+) -> None:
+    result = evaluated(history, api, name="error_rate", params={"selector": 'job="unlabelled"'})
+    assert isinstance(result, GateResult)
+    assert result.outcome is GateOutcome.FAIL
+    assert "no data: the query returned no series" in result.message
+    assert (
+        "status-code label 'status' assumed: http_requests_total{job=\"unlabelled\"} carries none "
+        "of status, code, status_code, http_status_code, http_response_status_code (its labels: "
+        "job, method)"
+    ) in result.message
+
+
+def test_every_gate_of_a_profile_is_evaluated_at_once(api: PromApi, history: History) -> None:
+    entries = [build(MetricGate, {"name": name, "params": HEALTHY}) for name in sorted(READY_MADE)]
+    entries.append(build(MetricGate, {"name": "nonsense"}))
+    verdicts = evaluate_gates(api, entries, Slo(), clock=lambda: history.end)
+    assert list(verdicts) == [entry.name for entry in entries]
+    problem = verdicts.pop("nonsense")
+    assert isinstance(problem, GateProblem)
+    assert problem.message.startswith("gate 'nonsense': no query and no ready-made gate")
+    for name, verdict in verdicts.items():
+        assert isinstance(verdict, GateResult)
+        assert verdict.outcome is GateOutcome.PASS, (name, verdict.message)
+    error_rate = verdicts["error_rate"]
+    assert isinstance(error_rate, GateResult)
+    assert error_rate.spec.notes == (
+        f"status-code label 'status' detected on http_requests_total{{job=\"{JOB}\"}}",
+    )
 
 
 # -- soak with an injected clock: the window slides through the backfilled past ---------------------
@@ -238,7 +375,7 @@ def soak(**values: Any) -> GateSpec:
 def test_soak_counts_failures_in_total(api: PromApi, history: History) -> None:
     # Evaluations at -40, -35, …, -10 minutes: the bursts at -26..-24 and -16..-14 hit -25 and -15.
     clock = FakeClock(history.end - 40 * 60)
-    seen: list[Outcome] = []
+    seen: list[GateOutcome] = []
     result = run_gate(
         api,
         soak(failure_limit=1, count_failures="total"),
@@ -247,7 +384,7 @@ def test_soak_counts_failures_in_total(api: PromApi, history: History) -> None:
         on_evaluation=lambda e: seen.append(e.outcome),
     )
     assert [o.value for o in seen] == ["pass", "pass", "pass", "fail", "pass", "fail"]
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert result.failures == 2
     assert "2 of 6 evaluation(s) failed (longest run 1); limit 1 in total" in result.message
     assert clock.sleeps == [300.0] * 5  # stopped early: the -10 minute evaluation never ran
@@ -263,7 +400,7 @@ def test_soak_counting_consecutive_failures_tolerates_isolated_ones(
         clock=clock,
         sleep=clock.sleep,
     )
-    assert result.outcome is Outcome.PASS, result.message
+    assert result.outcome is GateOutcome.PASS, result.message
     assert [e.outcome.value for e in result.evaluations] == [
         "pass",
         "pass",
@@ -282,7 +419,7 @@ def test_soak_counting_consecutive_failures_tolerates_isolated_ones(
 def test_soak_with_no_failure_allowed_stops_at_the_first(api: PromApi, history: History) -> None:
     clock = FakeClock(history.end - 40 * 60)
     result = run_gate(api, soak(), clock=clock, sleep=clock.sleep)
-    assert result.outcome is Outcome.FAIL
+    assert result.outcome is GateOutcome.FAIL
     assert len(result.evaluations) == 4
     assert "1 of 4 evaluation(s) failed" in result.message
 
@@ -299,7 +436,7 @@ def test_soak_with_an_inconclusive_evaluation_is_not_a_pass(history: History) ->
     clock = FakeClock(history.end)
     spec = soak(no_data="inconclusive", watch="10m")
     result = run_gate(Flaky(), spec, clock=clock, sleep=clock.sleep)
-    assert result.outcome is Outcome.INCONCLUSIVE
+    assert result.outcome is GateOutcome.INCONCLUSIVE
     assert "1 inconclusive" in result.message
 
 
@@ -329,3 +466,53 @@ def test_gate_config_errors_name_the_gate_and_the_fix() -> None:
         gate(name="error_rate", window="fifteen minutes")
     with pytest.raises(SchemaError, match="condition: expected one of"):
         gate(name="error_rate", condition="<>")
+
+
+# -- the sandbox's own history: backfilled, then continued live ---------------------------------------
+
+
+def test_the_sandbox_history_is_continued_live_and_its_gates_hold(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The sandbox's gates hold on its backfilled hour, and its stand-in series go on after the
+    backfill ends (recording rules, counters counting from one instant): no gate decays into "no
+    data" some minutes after ``sandbox up``."""
+    document = gateway_history()
+    end = int(latest_timestamp(document) or 0)
+    server = start_prometheus(
+        tmp_path_factory.mktemp("sandbox-history"),
+        backfill_openmetrics=document,
+        rule_files=gateway_rules(),
+    )
+    api = PromApi(server.url, display=server.url, timeout=5.0)
+    hpa = 'kube_horizontalpodautoscaler_status_current_replicas{horizontalpodautoscaler="api-gateway"}'
+    try:
+        wait_for(
+            lambda: float(api.query(f"timestamp({hpa})")["result"][0]["value"][1]) > end,
+            40,
+            "the recording rules to continue the history",
+        )
+        now = time.time()
+        # Across the seam, a counter's rate is the history's: no step, no reset.
+        rate = api.query(
+            'sum(rate(http_requests_total{job="api-gateway",pod=~".*-abcde",status="200"}[2m]))'
+        )
+        [point] = rate["result"]
+        assert float(point["value"][1]) == pytest.approx(20.0 * (1 - 0.0002), rel=1e-6)
+        # The Watchdog fires from the start: what recognises the sandbox's Alertmanager when the
+        # verifier reaches it through a proxy.
+        wait_for(
+            lambda: [a for a in api.alerts() if a["labels"]["alertname"] == "Watchdog"],
+            20,
+            "the Watchdog to fire",
+        )
+        profile = tomllib.loads((REPO / "verify/environments/sandbox.toml").read_text())
+        entries = [build(MetricGate, entry) for entry in profile["gates"]]
+        verdicts = evaluate_gates(api, entries, Slo(), clock=lambda: now)
+    finally:
+        api.close()
+        server.stop()
+    assert len(verdicts) == 9
+    for name, verdict in verdicts.items():
+        assert isinstance(verdict, GateResult), name
+        assert verdict.outcome is GateOutcome.PASS, verdict.message

@@ -1,36 +1,38 @@
-"""Dashboards, traces and logs against the documented-API stubs, and the log secret scan."""
+"""Dashboards, traces and logs against the documented-API stubs, and the log secret scan; the
+three components through the registry (readers, one timeout for a dead backend)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from pytest_deployverify.checks.findings import Finding, summarize
-from pytest_deployverify.checks.observability import (
+from pytest_deployverify.checks.grafana import (
     dashboard_datasources,
     dashboard_findings,
     datasource_findings,
-    grafana_api,
     grafana_health_findings,
-    log_findings,
-    log_lines_for_scan,
-    logs_api,
-    read_dashboard,
-    read_datasource_health,
-    read_grafana_health,
-    read_recent_logs,
+)
+from pytest_deployverify.checks.logs import log_findings, log_lines_for_scan, secret_findings
+from pytest_deployverify.checks.secret_scan import redact, scan_line, scan_lines
+from pytest_deployverify.checks.tracing import trace_findings
+from pytest_deployverify.components.errors import ComponentUnavailable
+from pytest_deployverify.components.grafana import GrafanaConfig, grafana_api
+from pytest_deployverify.components.grafana import component as grafana_component
+from pytest_deployverify.components.logs import LogsConfig, logs_api, read_recent_logs
+from pytest_deployverify.components.logs import component as logs_component
+from pytest_deployverify.components.registry import ComponentRegistry
+from pytest_deployverify.components.tracing import (
+    TracingConfig,
     read_recent_traces,
-    redact,
-    scan_for_secrets,
-    scan_line,
-    secret_findings,
-    trace_findings,
     tracing_api,
 )
-from pytest_deployverify.components.errors import ComponentUnavailable
-from pytest_deployverify.expectations.monitoring import GrafanaConfig, LogsConfig, TracingConfig
+from pytest_deployverify.components.tracing import component as tracing_component
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import build
 from sandbox.observability_stubs import (
     GrafanaStub,
@@ -39,6 +41,7 @@ from sandbox.observability_stubs import (
     TempoStub,
     parse_stream_selector,
 )
+from tests.clients.blackhole import BlackHole
 
 TOKEN = "glsa_dvTestServiceAccountToken_0123456789"
 SERVICE = "api-gateway"
@@ -75,9 +78,9 @@ def only(findings: list[Finding], check_id: str) -> list[Finding]:
 def test_healthy_grafana(grafana: GrafanaStub) -> None:
     api = grafana_api(grafana_config(grafana.url, dashboards=["api-gateway"]))
     try:
-        health = read_grafana_health(api)
-        dashboard = read_dashboard(api, "api-gateway")
-        healths = [read_datasource_health(api, uid) for uid in dashboard.datasources]
+        health = api.read_health()
+        dashboard = api.dashboard("api-gateway")
+        healths = [api.datasource_health(uid) for uid in dashboard.datasources]
     finally:
         api.close()
     findings = [
@@ -89,14 +92,15 @@ def test_healthy_grafana(grafana: GrafanaStub) -> None:
     assert dashboard.title == "API Gateway"
     assert dashboard.datasources == ("prometheus", "loki")
     assert health.version == "10.4.2"
+    assert api.health == health  # the probe's answer, read once when the client was built
 
 
 def test_missing_dashboard_and_broken_datasource(grafana: GrafanaStub) -> None:
     grafana.set_datasource("loki", healthy=False)
     api = grafana_api(grafana_config(grafana.url))
     try:
-        missing = read_dashboard(api, "checkout")
-        broken = read_datasource_health(api, "loki")
+        missing = api.dashboard("checkout")
+        broken = api.datasource_health("loki")
     finally:
         grafana.set_datasource("loki")
         api.close()
@@ -114,7 +118,7 @@ def test_grafana_database_down(grafana: GrafanaStub) -> None:
     api = grafana_api(grafana_config(grafana.url))
     grafana.database = "failing"
     try:
-        [finding] = only(grafana_health_findings(read_grafana_health(api)), "grafana-health")
+        [finding] = only(grafana_health_findings(api.read_health()), "grafana-health")
     finally:
         grafana.database = "ok"
         api.close()
@@ -211,7 +215,7 @@ def test_recent_logs_are_clean(loki: LokiStub) -> None:
         api.close()
     assert len(query.lines) == 2
     assert log_findings(query, 1) == []
-    assert scan_for_secrets(log_lines_for_scan(query)) == []
+    assert scan_lines(log_lines_for_scan(query)) == []
 
 
 def test_no_recent_logs(loki: LokiStub) -> None:
@@ -240,7 +244,7 @@ def test_secrets_in_logs_are_found_and_reported_redacted(loki: LokiStub) -> None
     finally:
         api.close()
     findings = only(
-        secret_findings(scan_for_secrets(log_lines_for_scan(query)), "loki"), "logs-no-secrets"
+        secret_findings(scan_lines(log_lines_for_scan(query)), "loki"), "logs-no-secrets"
     )
     text = "\n".join(str(f) for f in findings)
     for secret in (JWT, PASSWORD, AWS_KEY, JWT[:20]):
@@ -303,3 +307,151 @@ def test_bad_logql_is_an_error_naming_loki(loki: LokiStub) -> None:
             read_recent_logs(api, config)
     finally:
         api.close()
+
+
+# -- the components through the registry: clients built once, readers, one timeout when dead ---------
+
+
+def registry_for(**sections: Any) -> ComponentRegistry:
+    """A registry of the three components alone, for a profile with ``sections``."""
+    components = [grafana_component, tracing_component, logs_component]
+    specs = [spec for component in components for spec in component.sections]
+    return ComponentRegistry(Profile.from_dict({"name": "obs", **sections}, specs), components)
+
+
+def test_readers_through_the_registry(grafana: GrafanaStub) -> None:
+    with JaegerStub() as jaeger, LokiStub() as loki:
+        jaeger.add_trace(SERVICE, age_s=30)
+        loki.push({"app": SERVICE}, "GET /health 200 2ms")
+        registry = registry_for(
+            grafana={"url": grafana.url, "api_token": TOKEN, "dashboards": ["api-gateway"]},
+            tracing={"url": jaeger.url, "service": SERVICE},
+            logs={"url": loki.url, "selector": '{app="api-gateway"}'},
+        )
+        try:
+            before = len(grafana.requests)
+            health = registry.read("grafana.health")
+            [dashboard] = registry.read("grafana.dashboards")
+            datasources = registry.read("grafana.datasources")
+            traces = registry.read("tracing.recent")
+            logs = registry.read("logs.recent")
+        finally:
+            registry.close()
+    assert grafana_health_findings(health) == []
+    assert dashboard.datasources == ("prometheus", "loki")
+    assert [(h.uid, h.state) for h in datasources] == [("prometheus", "OK"), ("loki", "OK")]
+    assert datasource_findings(datasources) == []
+    assert trace_findings(traces) == []
+    assert traces.count == 1
+    assert len(traces.trace_ids) == 1
+    assert log_findings(logs, 1) == []
+    # The probe's /api/health answer is the health snapshot: no second request for it.
+    assert grafana.requests[before:].count("/api/health") == 1
+
+
+def test_grafana_whose_database_is_down_is_judged_not_unreachable(grafana: GrafanaStub) -> None:
+    grafana.database = "failing"
+    registry = registry_for(grafana={"url": grafana.url, "api_token": TOKEN})
+    try:
+        health = registry.read("grafana.health")
+    finally:
+        grafana.database = "ok"
+        registry.close()
+    [finding] = only(grafana_health_findings(health), "grafana-health")
+    assert finding.message == (
+        "/api/health answered 503 with database 'failing'; expected 200 and database 'ok'"
+    )
+
+
+def test_listed_datasources_are_checked_without_reading_dashboards(grafana: GrafanaStub) -> None:
+    grafana.set_datasource("loki", healthy=False)
+    registry = registry_for(
+        grafana={"url": grafana.url, "api_token": TOKEN, "datasources": ["loki", "tempo"]}
+    )
+    try:
+        healths = registry.read("grafana.datasources")
+    finally:
+        grafana.set_datasource("loki")
+        registry.close()
+    findings = only(datasource_findings(healths), "grafana-datasource")
+    assert [f.subject for f in findings] == [
+        "grafana datasource loki",
+        "grafana datasource tempo",
+    ]
+    assert findings[1].message.startswith("health check answered 404 status None")
+
+
+@pytest.mark.parametrize(
+    ("name", "section", "label"),
+    [
+        ("grafana", {"dashboards": ["api-gateway"]}, "grafana"),
+        ("tracing", {"service": SERVICE}, "tracing (jaeger)"),
+        ("logs", {"selector": '{app="x"}'}, "logs (loki)"),
+    ],
+)
+def test_a_black_holed_backend_costs_one_timeout(
+    name: str, section: dict[str, Any], label: str
+) -> None:
+    hole = BlackHole().start()
+    url = f"http://127.0.0.1:{hole.port}"
+    registry = registry_for(**{name: {"url": url, "timeout": 0.5, **section}})
+    reads = [f"{name}.{read}" for read in registry.component(name).reads]
+    try:
+        messages = []
+        for ref in reads * 2:
+            with pytest.raises(ComponentUnavailable) as excinfo:
+                registry.read(ref)
+            messages.append(str(excinfo.value))
+    finally:
+        registry.close()
+        hole.stop()
+    assert set(messages) == {f"{label} at {url} is unreachable: timed out after 0.5 s (read)"}
+    assert hole.accepted == 1
+
+
+# -- the stubs kept live, as a long-running sandbox needs them ---------------------------------------
+
+
+@pytest.mark.parametrize("stub_class", [JaegerStub, TempoStub])
+def test_a_steady_service_keeps_recent_traces_coming(
+    stub_class: type[JaegerStub] | type[TempoStub],
+) -> None:
+    backend = "jaeger" if stub_class is JaegerStub else "tempo"
+    with stub_class() as stub:
+        stub.keep_recent(SERVICE, every_s=0.2)
+        time.sleep(1.1)
+        config = build(TracingConfig, {"url": stub.url, "backend": backend, "service": SERVICE})
+        api = tracing_api(config)
+        try:
+            search = read_recent_traces(api, config)
+            later = read_recent_traces(api, config, clock=lambda: time.time() + 3600)
+        finally:
+            api.close()
+    assert trace_findings(search) == []
+    assert len(set(search.trace_ids)) == search.count
+    # An hour on, the service is still sampled: the last hour holds traces again.
+    assert trace_findings(later) == []
+    assert later.count > search.count
+
+
+def test_loki_ships_what_a_followed_log_file_gains(loki: LokiStub, tmp_path: Path) -> None:
+    log = tmp_path / "gateway.log"
+    log.write_text("before the stub followed it\n")
+    loki.follow(log, {"app": SERVICE})
+    config = logs_config(loki.url)
+    api = logs_api(config)
+    try:
+        with log.open("a") as handle:
+            handle.write('{"route": "/health", "status": 200}\n{"route": "/me", ')
+        first = read_recent_logs(api, config)
+        with log.open("a") as handle:
+            handle.write('"status": 401}\n')
+        second = read_recent_logs(api, config)
+    finally:
+        api.close()
+    assert [line.text for line in first.lines] == ['{"route": "/health", "status": 200}']
+    assert sorted(line.text for line in second.lines) == [
+        '{"route": "/health", "status": 200}',
+        '{"route": "/me", "status": 401}',
+    ]
+    assert all(line.labels == {"app": SERVICE} for line in second.lines)

@@ -17,25 +17,34 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_deployverify.checks.alertmanager_checks import (
+from pytest_deployverify.checks.alertmanager import (
     cluster_summary,
     receiver_findings,
     receiver_integrations,
+    status_findings,
 )
 from pytest_deployverify.checks.findings import Finding, summarize
 from pytest_deployverify.checks.prometheus import (
+    AlertmanagerLink,
     alertmanager_link_findings,
     firing_alert_findings,
+    identify_alertmanager,
     job_targets,
+    ready_findings,
     ready_pods,
     rule_findings,
     target_findings,
 )
-from pytest_deployverify.components.prometheus import AlertmanagerApi, PromApi
+from pytest_deployverify.components.alertmanager import AlertmanagerApi
+from pytest_deployverify.components.alertmanager import component as alertmanager_component
+from pytest_deployverify.components.prometheus import PromApi
+from pytest_deployverify.components.prometheus import component as prometheus_component
+from pytest_deployverify.components.registry import ComponentRegistry
+from pytest_deployverify.profile.model import Profile
 from sandbox.servers.alertmanager import AlertmanagerServer, start_alertmanager
 from sandbox.servers.prometheus import PrometheusServer, start_prometheus
 
-from .stack import JOB, SCRAPE, MetricsTarget, reload_alertmanager, wait_for
+from .stack import JOB, SCRAPE, MetricsTarget, TcpProxy, reload_alertmanager, wait_for
 
 SERVICE = {"service": "api-gateway"}
 RULES = """
@@ -152,7 +161,8 @@ def test_healthy_monitoring_passes_every_check(stack: Monitoring) -> None:
         *target_findings(targets, JOB, min_targets=2, expected_count=2),
         *target_findings(targets, "redis-exporter", check_id="redis-exporter"),
         *rule_findings(prom.rules(), ["api_gateway_*"]),
-        *alertmanager_link_findings(prom.alertmanagers(), stack.alertmanager.url),
+        *alertmanager_link_findings(AlertmanagerLink(prom.alertmanagers(), stack.alertmanager.url)),
+        *status_findings(am.status()),
         *receiver_findings(am.config(), ["pagerduty-oncall", "slack-ops"], ["pagerduty", "slack"]),
         *firing_alert_findings(prom.alerts(), SERVICE, ["critical"]),
         *firing_alert_findings(am.alerts(), SERVICE, ["critical"], source="alertmanager"),
@@ -246,7 +256,10 @@ def test_alertmanager_not_connected(tmp_path: Path, stack: Monitoring) -> None:
     lonely = start_prometheus(tmp_path)
     try:
         api = PromApi(lonely.url, display=lonely.url, timeout=5.0)
-        [finding] = only(alertmanager_link_findings(api.alertmanagers()), "prometheus-alertmanager")
+        [finding] = only(
+            alertmanager_link_findings(AlertmanagerLink(api.alertmanagers())),
+            "prometheus-alertmanager",
+        )
         api.close()
     finally:
         lonely.stop()
@@ -254,7 +267,9 @@ def test_alertmanager_not_connected(tmp_path: Path, stack: Monitoring) -> None:
         "no active Alertmanager (0 dropped); expected alerts to be sent to one"
     )
     [other] = only(
-        alertmanager_link_findings(stack.prom.alertmanagers(), "http://alertmanager.prod:9093"),
+        alertmanager_link_findings(
+            AlertmanagerLink(stack.prom.alertmanagers(), "http://alertmanager.prod:9093")
+        ),
         "prometheus-alertmanager",
     )
     assert "expected the profile's Alertmanager at alertmanager.prod:9093" in other.message
@@ -315,3 +330,114 @@ def test_receiver_configured_but_never_routed(stack: Monitoring) -> None:
         "is configured but no route sends to it; expected the route tree to use it"
     )
     assert receiver_findings(config, ["slack-ops"], ["slack"], require_routes=False) == []
+
+
+# -- the components through the registry; Alertmanager behind a proxy ---------------------------------
+
+
+def registry_for(stack: Monitoring, alertmanager: dict[str, Any] | None) -> ComponentRegistry:
+    data: dict[str, Any] = {
+        "name": "monitoring",
+        "prometheus": {"url": stack.prometheus.url, "job": JOB},
+    }
+    if alertmanager is not None:
+        data["alertmanager"] = alertmanager
+    components = [prometheus_component, alertmanager_component]
+    specs = [spec for component in components for spec in component.sections]
+    return ComponentRegistry(Profile.from_dict(data, specs), components)
+
+
+def link_through(stack: Monitoring, alertmanager: dict[str, Any] | None) -> AlertmanagerLink:
+    registry = registry_for(stack, alertmanager)
+    try:
+        assert ready_findings(registry.read("prometheus.ready")) == []
+        link: AlertmanagerLink = registry.read("prometheus.alertmanager_link")
+        return link
+    finally:
+        registry.close()
+
+
+def held_by(server: AlertmanagerServer) -> list[Any]:
+    return [a for a in server.api("alerts") if a["labels"].get("alertname")]
+
+
+def test_the_alertmanager_prometheus_reaches_directly_is_recognised_by_address(
+    stack: Monitoring,
+) -> None:
+    link = link_through(stack, {"url": stack.alertmanager.url})
+    assert alertmanager_link_findings(link) == []
+    assert identify_alertmanager(link) == (
+        f"{stack.alertmanager.url}/api/v2/alerts",
+        "the profile's [alertmanager] url",
+    )
+    assert link.held is None  # recognised by address: nothing more was asked
+    assert alertmanager_link_findings(link_through(stack, None)) == []
+
+
+def test_an_alertmanager_behind_a_proxy_is_recognised_by_what_it_reports(
+    stack: Monitoring,
+) -> None:
+    # The verifier reaches Alertmanager through a proxy; Prometheus reaches it directly.
+    proxy = TcpProxy(stack.alertmanager.port)
+    try:
+        wait_for(lambda: held_by(stack.alertmanager), 20, "Prometheus to deliver its alerts")
+        # Healthy: the Alertmanager behind the proxy holds the alerts Prometheus fires.
+        by_alerts = link_through(stack, {"url": proxy.url})
+        # Healthy: the profile says which address Prometheus uses.
+        by_profile = link_through(
+            stack, {"url": proxy.url, "internal_urls": [f"127.0.0.1:{stack.alertmanager.port}"]}
+        )
+    finally:
+        proxy.stop()
+    assert alertmanager_link_findings(by_alerts) == [], summarize(
+        alertmanager_link_findings(by_alerts)
+    )
+    recognised = identify_alertmanager(by_alerts)
+    assert recognised is not None
+    assert recognised[1].startswith("the profile's Alertmanager holds alert ")
+    assert recognised[1].endswith(" that Prometheus fires")
+    assert by_alerts.peers == ()  # clustering is off in the test's Alertmanager
+    assert alertmanager_link_findings(by_profile) == []
+    assert identify_alertmanager(by_profile) == (
+        f"{stack.alertmanager.url}/api/v2/alerts",
+        f"[alertmanager] internal_urls '127.0.0.1:{stack.alertmanager.port}'",
+    )
+    assert by_profile.held is None
+
+
+def test_another_alertmanager_behind_the_proxy_is_not_taken_for_it(
+    tmp_path: Path, stack: Monitoring
+) -> None:
+    # The defect: the profile's Alertmanager (behind the proxy) is not the one Prometheus uses.
+    other = start_alertmanager(
+        tmp_path, receivers=[{"name": "ops", "type": "webhook"}], route_receiver="ops"
+    )
+    proxy = TcpProxy(other.port)
+    try:
+        wait_for(lambda: held_by(stack.alertmanager), 20, "Prometheus to deliver its alerts")
+        link = link_through(stack, {"url": proxy.url})
+    finally:
+        proxy.stop()
+        other.stop()
+    [finding] = only(alertmanager_link_findings(link), "prometheus-alertmanager")
+    assert link.held == ()
+    assert finding.message.startswith(f"sends alerts to {stack.alertmanager.url}/api/v2/alerts")
+    assert f"the profile's Alertmanager at 127.0.0.1:{proxy.port}" in finding.message
+
+
+def test_alertmanager_readers(stack: Monitoring) -> None:
+    registry = registry_for(stack, {"url": stack.alertmanager.url})
+    try:
+        status = registry.read("alertmanager.status")
+        config = registry.read("alertmanager.config")
+        alerts = registry.read("alertmanager.alerts")
+        rules = registry.read("prometheus.rules")
+        targets = registry.read("prometheus.targets")
+    finally:
+        registry.close()
+    assert status_findings(status) == []
+    assert config == stack.am.config()
+    assert receiver_findings(config, ["pagerduty-oncall", "slack-ops"], ["pagerduty"]) == []
+    assert isinstance(alerts, list)
+    assert rule_findings(rules, ["api_gateway_*"]) == []
+    assert target_findings(targets, JOB, min_targets=2) == []

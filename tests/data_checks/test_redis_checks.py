@@ -1,6 +1,8 @@
 """Redis checks against real redis-servers: a healthy TLS-only cache passes every check, and each
 defect (no password, plaintext port, persistence off, no memory limit, low hit rate, missing
-replica, too few Sentinels, CONFIG disabled) fails exactly its check, saying observed vs expected.
+replica, too few Sentinels, CONFIG disabled) fails exactly its check, saying observed vs expected;
+a least-privilege monitoring login (an ACL user) reads what it may and reports what it may not as
+"not verified: needs +<command> (ACL)".
 """
 
 from __future__ import annotations
@@ -37,10 +39,11 @@ from pytest_deployverify.components.redis import (
     read_snapshot,
     tls_probe,
 )
+from pytest_deployverify.components.registry import ComponentUnavailable, ReadError
 from pytest_deployverify.profile.fields import NoDataPolicy
-from pytest_deployverify.profile.schema import build
+from pytest_deployverify.profile.schema import SchemaError, build
 from sandbox.certs import CertFiles, make_certs
-from sandbox.servers.redis import RedisServer, start_redis
+from sandbox.servers.redis import MONITOR_RULES, RedisServer, start_redis
 
 from .stack import REDIS_PASSWORD, redis_config, start_sentinel, wait_for
 
@@ -410,3 +413,92 @@ def test_persistence_expectation_parses_from_profile_text() -> None:
     assert parsed.persistence is Persistence.AOF
     assert parsed.plaintext_ports == (6379,)
     assert parsed.hit_rate_no_data is NoDataPolicy.INCONCLUSIVE
+
+
+# -- a least-privilege monitoring login (ACL users) ------------------------------------------------
+
+MONITOR_PASSWORD = "dv-test-monitor-pw-77c2"
+ACL_USERS = {
+    "monitor": (MONITOR_PASSWORD, MONITOR_RULES),
+    # A login that may ping and read INFO but not CONFIG GET, and one that may only ping.
+    "noconfig": (MONITOR_PASSWORD, "+ping +info"),
+    "pingonly": (MONITOR_PASSWORD, "+ping"),
+}
+
+
+@pytest.fixture(scope="module")
+def acl_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = start_redis(
+        tmp_path_factory.mktemp("redis-acl"), password=REDIS_PASSWORD, acl_users=ACL_USERS
+    )
+    yield server
+    server.stop()
+
+
+def monitor_config(server: RedisServer, user: str, **values: Any) -> RedisConfig:
+    assert server.port is not None
+    return redis_config(
+        f"redis://127.0.0.1:{server.port}/0",
+        password=REDIS_PASSWORD,
+        monitor_username=user,
+        monitor_password=values.pop("monitor_password", MONITOR_PASSWORD),
+        **values,
+    )
+
+
+def test_monitoring_login_reads_everything_it_needs(acl_redis: RedisServer) -> None:
+    config = monitor_config(acl_redis, "monitor")
+    with build_redis(config) as client:
+        snap = read_snapshot(client)
+    assert snap.login == "monitor"
+    assert snap.unreadable == ()
+    assert snap.config_refused is None
+    assert snap.config["appendonly"] == "yes"
+    assert persistence_findings(snap, expect(persistence="both")) == []
+    assert memory_findings(snap, expect()) == []
+    assert snapshot_summary(snap)["login"] == "monitor"
+    assert MONITOR_PASSWORD not in repr(snap)
+
+
+def test_a_command_the_monitoring_login_may_not_run_is_not_verified(
+    acl_redis: RedisServer,
+) -> None:
+    """CONFIG GET refused by the ACL: "not verified: needs +config|get (ACL)", judged from INFO
+    where it can be, and never called a rejected password."""
+    config = monitor_config(acl_redis, "noconfig")
+    with build_redis(config) as client:
+        snap = read_snapshot(client)
+    assert snap.config == {}
+    assert snap.config_refused == "not verified: needs +config|get (ACL) for ACL user 'noconfig'"
+    assert "CONFIG GET refused (not verified: needs +config|get (ACL)" in snap.unreadable[0]
+    assert persistence_findings(snap, expect()) == []  # AOF on, read from INFO
+    [unknown] = only(persistence_findings(snap, expect(persistence="rdb")), "redis-persistence")
+    assert "not verified: needs +config|get (ACL)" in unknown.message
+    assert "rejected the credentials" not in unknown.message
+
+
+def test_info_refused_by_the_acl_is_a_read_error_not_a_rejected_login(
+    acl_redis: RedisServer,
+) -> None:
+    config = monitor_config(acl_redis, "pingonly")
+    with build_redis(config) as client, pytest.raises(ReadError) as raised:
+        read_snapshot(client)
+    message = str(raised.value)
+    assert "not verified: needs +info (ACL) for ACL user 'pingonly'" in message
+    assert "rejected the credentials" not in message
+
+
+def test_a_wrong_monitoring_password_is_a_rejected_login(acl_redis: RedisServer) -> None:
+    config = monitor_config(acl_redis, "monitor", monitor_password="dv-wrong-password-0000")
+    with pytest.raises(ComponentUnavailable) as raised:
+        build_redis(config)
+    message = str(raised.value)
+    assert "rejected the credentials" in message
+    assert "monitor_username/monitor_password" in message
+    assert "(login monitor)" in message
+    assert "dv-wrong-password-0000" not in message
+
+
+def test_monitoring_password_without_a_username_is_refused() -> None:
+    with pytest.raises(SchemaError, match="monitor_password is set without monitor_username"):
+        redis_config("redis://127.0.0.1:6379/0", monitor_password=MONITOR_PASSWORD)

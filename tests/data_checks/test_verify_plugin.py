@@ -1,4 +1,4 @@
-"""The checklist files themselves (verify/test_datastores.py, verify/test_monitoring.py) run by
+"""The shipped checklist files of the data stores and the monitoring components run by
 pytest with ``--env`` against real servers: a healthy profile passes, skipping loudly what it does
 not configure; a broken one fails exactly the affected checks with their messages.
 """
@@ -33,7 +33,16 @@ from .stack import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
-CHECKLISTS = ("test_redis.py", "test_postgres.py", "test_monitoring.py")
+CHECKLISTS = (
+    "test_redis.py",
+    "test_postgres.py",
+    "test_prometheus.py",
+    "test_gates.py",
+    "test_alertmanager.py",
+    "test_grafana.py",
+    "test_tracing.py",
+    "test_logs.py",
+)
 GRAFANA_TOKEN = "glsa_dvPluginTestToken_9876543210"
 RULES = """
 groups:
@@ -169,6 +178,7 @@ timeout = 3
 
 [postgres.expect]
 major_version = 15
+wal_archiving = true
 privileges = {{ "public.{SAMPLE_TABLE}" = ["SELECT", "INSERT"], "schema:public" = ["USAGE"] }}
 settings = {{ wal_level = "replica", archive_mode = "on" }}
 
@@ -249,7 +259,7 @@ def test_healthy_environment_passes(project: pytest.Pytester, site: Site) -> Non
             "SKIPPED*none of [[]redis.expect[]] role, [[]redis.expect[]] min_replicas is set*",
             "SKIPPED*[[]redis.expect[]] sentinel is not set*",
             "SKIPPED*[[]redis.expect[]] exporter_job is not set*",
-            "SKIPPED*[[]postgres.expect[]] min_replicas = 0: no replica expected",
+            "SKIPPED*[[]postgres.expect[]] min_replicas is not set*",
         ]
     )
     output = result.stdout.str()
@@ -270,7 +280,7 @@ def test_broken_environment_fails_the_affected_checks(project: pytest.Pytester, 
         [
             "ERROR deployverify/checklist/test_redis.py::test_redis_reachable - Failed: redis at *",
             "ERROR deployverify/checklist/test_redis.py::test_redis_hit_rate - Failed: redis at *",
-            "FAILED deployverify/checklist/test_monitoring.py::test_metric_gate[[]error_rate[]] - AssertionError: gat*",
+            "FAILED deployverify/checklist/test_gates.py::test_metric_gate[[]error_rate[]] - AssertionError: gat*",
             "E * gate error_rate: max was 0.0740741 for the series over the last 15m*expected "
             "max < 0.001 over the last 15m for *",
         ]

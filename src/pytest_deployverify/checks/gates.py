@@ -1,51 +1,119 @@
 """Metric gates: a PromQL query held to a threshold over a past window, judged like an Argo
-Rollouts analysis.
+Rollouts analysis (``[[gates]]``).
 
 One evaluation is one range query over ``[now - window, now]`` at ``step``; each series' points are
 reduced (``max``/``min``/``avg``/``last``) or tested point by point (``all``/``any``) and compared
 with the threshold. "Error rate < 0.1 % over the last 15 minutes" therefore needs no waiting. No data
 (no series, too few points, NaN everywhere) is decided by an explicit policy, ``fail`` by default:
 never a pass by accident. A soak re-evaluates every ``interval`` for ``watch`` and fails once more
-than ``failure_limit`` evaluations failed (in total, or in a row); clock and sleep are injectable.
+than ``failure_limit`` evaluations failed (in total, or in a row).
+
+Pure: the range queries, the status-label question and the soak's clock live in
+``components.prometheus``; here a gate is resolved, a query result judged and a soak tallied.
+
+Error-rate gates count a service with traffic and no 5xx series as a zero error rate (only absent
+traffic is no data), and they need the label that carries the HTTP status code: ``status``,
+``code``, ``status_code``… The component asks Prometheus which one the request metric carries
+(``label_probe``); ``params.status_label`` or ``params.error_matcher`` say it outright. Every no-data
+message names the label that was assumed and the key to set.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import time
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Annotated, Any
 
-from pytest_deployverify.components.prometheus import ApiError
-from pytest_deployverify.expectations.monitoring import (
-    Aggregation,
-    Condition,
-    FailureCount,
-    MetricGate,
+from pytest_deployverify.checks.declarations import declare
+from pytest_deployverify.profile.fields import (
+    Count,
+    Duration,
     NoDataPolicy,
     format_duration,
     parse_duration,
 )
 from pytest_deployverify.profile.model import Slo
+from pytest_deployverify.profile.schema import Range
+
+model = dataclasses.dataclass(frozen=True, kw_only=True)
 
 DEFAULT_WINDOW = 900.0
 DEFAULT_STEP = 30.0
 DEFAULT_INTERVAL = 60.0
 
 
+# -- expectations: [[gates]] -------------------------------------------------------------------------
+
+
+class Condition(StrEnum):
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "=="
+
+
+class Aggregation(StrEnum):
+    """How the points of the window are reduced before the comparison.
+
+    ``all``: every point must satisfy the condition; ``any``: at least one point must.
+    """
+
+    MAX = "max"
+    MIN = "min"
+    AVG = "avg"
+    LAST = "last"
+    ALL = "all"
+    ANY = "any"
+
+
+class FailureCount(StrEnum):
+    """How a soak counts failed evaluations against ``failure_limit``."""
+
+    TOTAL = "total"
+    CONSECUTIVE = "consecutive"
+
+
+@model
+class MetricGate:
+    """``[[gates]]``: a PromQL query held to a threshold over a past window.
+
+    ``name`` alone enables a ready-made gate (``pytest_deployverify.checks.gates.READY_MADE``);
+    any other key overrides it. A gate with a ``query`` of its own needs ``condition`` and
+    ``threshold``. Unset keys fall back to the ready-made gate, then to the defaults in gates.py.
+    """
+
+    name: str
+    query: str | None = None
+    description: str = ""
+    enabled: bool = True
+    window: Duration | None = None
+    step: Duration | None = None
+    condition: Condition | None = None
+    threshold: float | None = None
+    aggregation: Aggregation | None = None
+    no_data: NoDataPolicy | None = None
+    min_points: Annotated[int, Range(ge=1)] | None = None
+    # Values for the placeholders of a ready-made query: selector, requests_metric, status_label
+    # (the label holding the HTTP status code; detected when unset), error_matcher, rate_window…
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Soak: evaluate again every ``interval`` for ``watch``; fail after more than failure_limit
+    # failed evaluations (in total, or in a row).
+    watch: Duration | None = None
+    interval: Duration | None = None
+    failure_limit: Count | None = None
+    count_failures: FailureCount | None = None
+
+
 class GateConfigError(ValueError):
     """A ``[[gates]]`` entry that cannot be evaluated; the message names the gate and the fix."""
 
 
-class RangeQueryApi(Protocol):
-    def query_range(
-        self, promql: str, start: float, end: float, step: float | str
-    ) -> list[dict[str, Any]]: ...
-
-
-class Outcome(StrEnum):
+class GateOutcome(StrEnum):
     PASS = "pass"
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
@@ -61,25 +129,38 @@ def matchers(*parts: str) -> str:
     return "{" + inner + "}"
 
 
+# Labels that carry the HTTP status code in the instrumentation libraries' metrics, most usual
+# first: Prometheus client examples and most frameworks (status), Go/OpenMetrics (code), others.
+STATUS_LABELS = ("status", "code", "status_code", "http_status_code", "http_response_status_code")
+DEFAULT_STATUS_LABEL = STATUS_LABELS[0]
+
 DEFAULT_PARAMS: dict[str, str] = {
     "selector": "",  # matchers of the service's own metrics, e.g. job="api-gateway"
     "requests_metric": "http_requests_total",
-    "error_matcher": 'status=~"5.."',
+    "status_label": "",  # the label holding the HTTP status code; empty: ask Prometheus
+    "error_matcher": "",  # the matcher of failed requests; empty: <status_label>=~"5.."
     "duration_metric": "http_request_duration_seconds",
     "rate_window": "5m",
     "pod_selector": "",  # matchers of the service's pods, e.g. namespace="prod",pod=~"api-.*"
     "hpa_selector": "",  # e.g. horizontalpodautoscaler="api-gateway"
     "cache_selector": "",  # matchers of the Redis exporter's series
 }
+_MATCHER_LABEL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)")
 
 
 def _error_rate(p: Mapping[str, str]) -> str:
-    errors = matchers(p["selector"], p["error_matcher"])
-    total = matchers(p["selector"])
-    return (
-        f"sum(rate({p['requests_metric']}{errors}[{p['rate_window']}]))"
-        f" / sum(rate({p['requests_metric']}{total}[{p['rate_window']}]))"
-    )
+    """Failed requests over all requests. A service with traffic and no failed-request series has
+    an error rate of 0 (the ``or`` arm: traffic that carries the status label, times 0); a service
+    without traffic, or whose requests carry no status label, has no data."""
+    label = p["status_label"]
+    error_matcher = p["error_matcher"] or f'{label}=~"5.."'
+    matched = _MATCHER_LABEL.match(error_matcher)
+    labelled = f'{matched.group(1)}!=""' if matched else ""
+    metric, window = p["requests_metric"], p["rate_window"]
+    errors = f"sum(rate({metric}{matchers(p['selector'], error_matcher)}[{window}]))"
+    zero = f"0 * sum(rate({metric}{matchers(p['selector'], labelled)}[{window}]))"
+    total = f"sum(rate({metric}{matchers(p['selector'])}[{window}]))"
+    return f"({errors} or {zero}) / {total}"
 
 
 def _quantile(q: float) -> Callable[[Mapping[str, str]], str]:
@@ -131,7 +212,8 @@ def _cache(p: Mapping[str, str]) -> str:
 
 @dataclass(frozen=True)
 class ReadyMade:
-    """A gate from the source checklists; ``threshold`` may read the profile's ``[slo]``."""
+    """A gate from the source checklists; ``threshold`` may read the profile's ``[slo]``.
+    ``status_code``: the query selects requests by their HTTP status (``status_label``)."""
 
     build: Callable[[Mapping[str, str]], str]
     condition: Condition
@@ -139,6 +221,7 @@ class ReadyMade:
     window: float
     aggregation: Aggregation
     description: str
+    status_code: bool = False
 
 
 READY_MADE: dict[str, ReadyMade] = {
@@ -149,6 +232,7 @@ READY_MADE: dict[str, ReadyMade] = {
         900,
         Aggregation.MAX,
         "error rate under [slo] error_rate (0.1 %) over the last 15 minutes",
+        status_code=True,
     ),
     "p95_latency": ReadyMade(
         _quantile(0.95),
@@ -213,6 +297,7 @@ READY_MADE: dict[str, ReadyMade] = {
         300,
         Aggregation.ANY,
         "rollback trigger: error rate above 5 % for the whole last 5 minutes",
+        status_code=True,
     ),
     "rollback_p95_latency": ReadyMade(
         _quantile(0.95),
@@ -227,7 +312,12 @@ READY_MADE: dict[str, ReadyMade] = {
 
 @dataclass(frozen=True)
 class GateSpec:
-    """A gate with every value decided (profile entry over ready-made gate over defaults)."""
+    """A gate with every value decided (profile entry over ready-made gate over defaults).
+
+    ``label_probe``: the series selector whose label names tell the status-code label (None when
+    the gate needs none or the profile named it); ``notes``: what the query assumes, shown in the
+    evidence and in every no-data message; ``hint``: the key to set when that assumption is wrong.
+    """
 
     name: str
     query: str
@@ -243,6 +333,9 @@ class GateSpec:
     interval_s: float = DEFAULT_INTERVAL
     failure_limit: int = 0
     count_failures: FailureCount = FailureCount.TOTAL
+    label_probe: str | None = None
+    notes: tuple[str, ...] = ()
+    hint: str = ""
 
     @property
     def expectation(self) -> str:
@@ -254,8 +347,55 @@ class GateSpec:
         return f"{how} {self.condition.value} {self.threshold:g} over the last {window}"
 
 
-def resolve_gate(gate: MetricGate, slo: Slo | None = None) -> GateSpec:
-    """The evaluable spec of a ``[[gates]]`` entry; ``GateConfigError`` says what is missing."""
+def choose_status_label(names: Sequence[str]) -> str | None:
+    """The first of ``STATUS_LABELS`` among a metric's label names, or None."""
+    present = set(names)
+    return next((label for label in STATUS_LABELS if label in present), None)
+
+
+def _status_label(
+    gate: MetricGate,
+    params: Mapping[str, str],
+    probe: str,
+    window: float,
+    names: Sequence[str] | None,
+) -> tuple[str, str, str]:
+    """``(label, note, hint)`` for a gate that selects requests by status code."""
+    hint = (
+        f"if the status code is in another label, set params.status_label (or "
+        f"params.error_matcher) in the [[gates]] entry {gate.name!r}"
+    )
+    if params.get("error_matcher"):
+        return "", f"failed requests selected by params.error_matcher {params['error_matcher']}", ""
+    if params.get("status_label"):
+        label = params["status_label"]
+        return label, f"status-code label {label!r} from params.status_label", hint
+    if names is None:
+        return DEFAULT_STATUS_LABEL, f"status-code label {DEFAULT_STATUS_LABEL!r} assumed", hint
+    found = choose_status_label(names)
+    if found is not None:
+        return found, f"status-code label {found!r} detected on {probe}", hint
+    if not names:
+        note = (
+            f"status-code label {DEFAULT_STATUS_LABEL!r} assumed: no {probe} series in the last "
+            f"{format_duration(window)} to detect it on (no traffic?)"
+        )
+    else:
+        note = (
+            f"status-code label {DEFAULT_STATUS_LABEL!r} assumed: {probe} carries none of "
+            f"{', '.join(STATUS_LABELS)} (its labels: "
+            f"{', '.join(sorted(n for n in names if n != '__name__'))})"
+        )
+    return DEFAULT_STATUS_LABEL, note, hint
+
+
+def resolve_gate(
+    gate: MetricGate, slo: Slo | None = None, series_labels: Sequence[str] | None = None
+) -> GateSpec:
+    """The evaluable spec of a ``[[gates]]`` entry; ``GateConfigError`` says what is missing.
+
+    ``series_labels``: the label names Prometheus reports for the spec's ``label_probe`` over the
+    window (an empty list: no such series); None when nobody asked (``status`` is assumed)."""
     slo = slo or Slo()
     base = READY_MADE.get(gate.name) if gate.query is None else None
     if gate.query is None and base is None:
@@ -270,11 +410,22 @@ def resolve_gate(gate: MetricGate, slo: Slo | None = None) -> GateSpec:
             f"gate {gate.name!r}: unknown params {', '.join(unknown)}; "
             f"known: {', '.join(DEFAULT_PARAMS)}"
         )
+    probe: str | None = None
+    notes: tuple[str, ...] = ()
+    hint = ""
     if base is not None:
-        query = base.build({**DEFAULT_PARAMS, **gate.params})
+        params = {**DEFAULT_PARAMS, **gate.params}
+        window = parse_duration(gate.window) if gate.window is not None else base.window
+        if base.status_code:
+            probe = f"{params['requests_metric']}{matchers(params['selector'])}"
+            label, note, hint = _status_label(gate, gate.params, probe, window, series_labels)
+            params["status_label"] = label
+            notes = (note,)
+            if gate.params.get("error_matcher") or gate.params.get("status_label"):
+                probe = None  # the profile said it: nothing to ask
+        query = base.build(params)
         condition = gate.condition or base.condition
         threshold = gate.threshold if gate.threshold is not None else base.threshold(slo)
-        window = parse_duration(gate.window) if gate.window is not None else base.window
         aggregation = gate.aggregation or base.aggregation
         description = gate.description or base.description
     else:
@@ -310,6 +461,9 @@ def resolve_gate(gate: MetricGate, slo: Slo | None = None) -> GateSpec:
         interval_s=interval,
         failure_limit=gate.failure_limit or 0,
         count_failures=gate.count_failures or FailureCount.TOTAL,
+        label_probe=probe,
+        notes=notes,
+        hint=hint,
     )
 
 
@@ -366,7 +520,7 @@ class GateEvaluation:
     end: float
     window_s: float
     step_s: float
-    outcome: Outcome
+    outcome: GateOutcome
     message: str
     series: tuple[SeriesSummary, ...] = ()
 
@@ -431,6 +585,12 @@ def summarize_series(spec: GateSpec, series: Mapping[str, Any]) -> SeriesSummary
     )
 
 
+def _assumed(spec: GateSpec) -> str:
+    """What the query assumed and the key to set, for a no-data message."""
+    parts = [*spec.notes, *([spec.hint] if spec.hint else [])]
+    return f"; {'; '.join(parts)}" if parts else ""
+
+
 def evaluate_gate(
     spec: GateSpec, result: Sequence[Mapping[str, Any]], start: float, end: float
 ) -> GateEvaluation:
@@ -438,7 +598,7 @@ def evaluate_gate(
     summaries = tuple(summarize_series(spec, s) for s in result)
     window = format_duration(spec.window_s)
 
-    def done(outcome: Outcome, message: str) -> GateEvaluation:
+    def done(outcome: GateOutcome, message: str) -> GateEvaluation:
         return GateEvaluation(
             spec.name,
             spec.query,
@@ -462,7 +622,7 @@ def evaluate_gate(
             else f"{spec.aggregation.value} was {worst.value:g}"
         )
         return done(
-            Outcome.FAIL,
+            GateOutcome.FAIL,
             f"{how} for {_labels_text(worst.labels)}{more} over the last {window} "
             f"(min {worst.min:g}, max {worst.max:g}, avg {worst.avg:g}, last {worst.last:g}, "
             f"{worst.points} points); expected {spec.expectation} for {spec.query}",
@@ -477,38 +637,37 @@ def evaluate_gate(
                 f"{len(empty)} of {len(summaries)} series had fewer than {spec.min_points} "
                 f"usable point(s) over the last {window}: {counts}"
             )
-        message = f"no data: {what} for {spec.query} (no-data policy: {spec.no_data.value})"
+        message = (
+            f"no data: {what} for {spec.query} (no-data policy: {spec.no_data.value})"
+            f"{_assumed(spec)}"
+        )
         if spec.no_data is NoDataPolicy.FAIL:
-            return done(Outcome.FAIL, message)
+            return done(GateOutcome.FAIL, message)
         if spec.no_data is NoDataPolicy.INCONCLUSIVE:
-            return done(Outcome.INCONCLUSIVE, message)
+            return done(GateOutcome.INCONCLUSIVE, message)
         if len(empty) == len(summaries):
-            return done(Outcome.PASS, message)
+            return done(GateOutcome.PASS, message)
         note = f"; {len(empty)} series without data accepted by the no-data policy pass"
     values = ", ".join(f"{s.value:g}" for s in summaries if s.value is not None)
     return done(
-        Outcome.PASS,
+        GateOutcome.PASS,
         f"{spec.expectation}: held ({spec.aggregation.value} {values}) for {spec.query}{note}",
     )
 
 
-def evaluate_at(api: RangeQueryApi, spec: GateSpec, end: float) -> GateEvaluation:
-    """One range query over ``[end - window, end]``; an API failure is an ``error`` outcome."""
-    start = end - spec.window_s
-    try:
-        result = api.query_range(spec.query, start, end, spec.step_s)
-    except ApiError as exc:
-        return GateEvaluation(
-            spec.name,
-            spec.query,
-            start,
-            end,
-            spec.window_s,
-            spec.step_s,
-            Outcome.ERROR,
-            f"gate {spec.name}: could not be evaluated: {exc}",
-        )
-    return evaluate_gate(spec, result, start, end)
+def unevaluated(spec: GateSpec, start: float, end: float, problem: str) -> GateEvaluation:
+    """The ``error`` evaluation of a range query that could not be made (``problem`` names the
+    backend and why)."""
+    return GateEvaluation(
+        spec.name,
+        spec.query,
+        start,
+        end,
+        spec.window_s,
+        spec.step_s,
+        GateOutcome.ERROR,
+        f"gate {spec.name}: could not be evaluated: {problem}",
+    )
 
 
 # -- soak ------------------------------------------------------------------------------------------
@@ -519,7 +678,7 @@ class GateResult:
     """The verdict of a gate: one evaluation, or every evaluation of a soak."""
 
     spec: GateSpec
-    outcome: Outcome
+    outcome: GateOutcome
     message: str
     evaluations: tuple[GateEvaluation, ...] = field(default_factory=tuple)
     failures: int = 0
@@ -535,6 +694,8 @@ class GateResult:
             "evaluations": len(self.evaluations),
             "failures": self.failures,
         }
+        if self.spec.notes:
+            data["assumed"] = list(self.spec.notes)
         if self.spec.watch_s is not None:
             data["watch"] = format_duration(self.spec.watch_s)
             data["interval"] = format_duration(self.spec.interval_s)
@@ -545,78 +706,127 @@ class GateResult:
         return data
 
 
-def run_gate(
-    api: RangeQueryApi,
-    spec: GateSpec,
-    *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    on_evaluation: Callable[[GateEvaluation], None] | None = None,
-) -> GateResult:
-    """Evaluate once, or (with ``watch_s``) every ``interval_s`` until the soak ends or more than
-    ``failure_limit`` evaluations failed (total or consecutive). Errors count as failures; any
-    inconclusive evaluation makes a soak without too many failures inconclusive, not a pass."""
-    evaluations: list[GateEvaluation] = []
+@dataclass(frozen=True)
+class GateProblem:
+    """A ``[[gates]]`` entry that could not be evaluated at all (its configuration is wrong)."""
+
+    gate: str
+    message: str
+
+
+def _failed(evaluation: GateEvaluation) -> bool:
+    return evaluation.outcome in (GateOutcome.FAIL, GateOutcome.ERROR)
+
+
+def failure_tally(evaluations: Sequence[GateEvaluation]) -> tuple[int, int, int]:
+    """``(failures in total, the current run of failures, the longest run)``."""
     failures = run = longest = 0
-    deadline = clock() + (spec.watch_s or 0.0)
-    while True:
-        evaluation = evaluate_at(api, spec, clock())
-        evaluations.append(evaluation)
-        if on_evaluation is not None:
-            on_evaluation(evaluation)
-        if evaluation.outcome in (Outcome.FAIL, Outcome.ERROR):
+    for evaluation in evaluations:
+        if _failed(evaluation):
             failures, run = failures + 1, run + 1
             longest = max(longest, run)
         else:
             run = 0
-        counted = failures if spec.count_failures is FailureCount.TOTAL else run
-        if counted > spec.failure_limit:
-            break
-        if spec.watch_s is None or clock() + spec.interval_s > deadline:
-            break
-        sleep(spec.interval_s)
-    return _verdict(spec, tuple(evaluations), failures, longest)
+    return failures, run, longest
 
 
-def _verdict(
-    spec: GateSpec, evaluations: tuple[GateEvaluation, ...], failures: int, longest: int
-) -> GateResult:
-    last = evaluations[-1]
+def soak_over(
+    spec: GateSpec, evaluations: Sequence[GateEvaluation], now: float, deadline: float
+) -> bool:
+    """Whether a soak stops after ``evaluations``: too many failures (in total or in a row), no
+    soak at all, or no room for another evaluation before ``deadline``."""
+    failures, run, _ = failure_tally(evaluations)
+    counted = failures if spec.count_failures is FailureCount.TOTAL else run
+    if counted > spec.failure_limit:
+        return True
+    return spec.watch_s is None or now + spec.interval_s > deadline
+
+
+def gate_verdict(spec: GateSpec, evaluations: Sequence[GateEvaluation]) -> GateResult:
+    """One evaluation's outcome, or a soak's: fail once more than ``failure_limit`` evaluations
+    failed (errors count as failures); any inconclusive evaluation makes a soak without too many
+    failures inconclusive, not a pass."""
+    done = tuple(evaluations)
+    failures, _, longest = failure_tally(done)
+    last = done[-1]
     if spec.watch_s is None:
-        return GateResult(spec, last.outcome, last.message, evaluations, failures, longest)
+        return GateResult(spec, last.outcome, last.message, done, failures, longest)
     counted = failures if spec.count_failures is FailureCount.TOTAL else longest
     kind = "in total" if spec.count_failures is FailureCount.TOTAL else "in a row"
     tally = (
-        f"{failures} of {len(evaluations)} evaluation(s) failed (longest run {longest}); "
+        f"{failures} of {len(done)} evaluation(s) failed (longest run {longest}); "
         f"limit {spec.failure_limit} {kind}"
     )
     if counted > spec.failure_limit:
-        failed = next(
-            e for e in reversed(evaluations) if e.outcome in (Outcome.FAIL, Outcome.ERROR)
-        )
+        failed = next(e for e in reversed(done) if _failed(e))
         return GateResult(
             spec,
-            Outcome.FAIL,
+            GateOutcome.FAIL,
             f"{tally}; last failure: {failed.message}",
-            evaluations,
+            done,
             failures,
             longest,
         )
-    inconclusive = [e for e in evaluations if e.outcome is Outcome.INCONCLUSIVE]
+    inconclusive = [e for e in done if e.outcome is GateOutcome.INCONCLUSIVE]
     if inconclusive:
         return GateResult(
             spec,
-            Outcome.INCONCLUSIVE,
+            GateOutcome.INCONCLUSIVE,
             f"{tally}; {len(inconclusive)} inconclusive: {inconclusive[-1].message}",
-            evaluations,
+            done,
             failures,
             longest,
         )
     return GateResult(
         spec,
-        Outcome.PASS,
+        GateOutcome.PASS,
         f"gate {spec.name}: soak of {format_duration(spec.watch_s)} passed; {tally}",
-        evaluations,
+        done,
         failures,
         longest,
     )
+
+
+# -- declaration -----------------------------------------------------------------------------------
+
+GATE = declare(
+    "MON-GATE",
+    title="Metric gate holds over its window",
+    section="monitoring",
+    severity="high",
+    components=("prometheus",),
+    keys=("gates",),
+    reads=("prometheus.gates",),
+    description="Each [[gates]] entry: a PromQL query held to its threshold over a past window "
+    "(ready-made: error rate, latency, saturation, circuit breakers, HPA, cache, rollback "
+    "triggers), no data failing unless its policy says otherwise; one item per gate.",
+)
+
+CHECKS = (GATE,)
+
+__all__ = [
+    "CHECKS",
+    "DEFAULT_PARAMS",
+    "GATE",
+    "READY_MADE",
+    "STATUS_LABELS",
+    "Aggregation",
+    "Condition",
+    "FailureCount",
+    "GateConfigError",
+    "GateEvaluation",
+    "GateOutcome",
+    "GateProblem",
+    "GateResult",
+    "GateSpec",
+    "MetricGate",
+    "NoDataPolicy",
+    "SeriesSummary",
+    "choose_status_label",
+    "evaluate_gate",
+    "failure_tally",
+    "gate_verdict",
+    "resolve_gate",
+    "soak_over",
+    "unevaluated",
+]

@@ -1,24 +1,97 @@
-"""The Logs component: ``[logs]``, an HTTP JSON client probed at build time."""
+"""The logs component: ``[logs]``, a Loki client probed with ``GET /ready``, and its reader
+``recent`` (the newest lines of the service's stream within the lookback window, one request)."""
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+import time
+from collections.abc import Callable, Mapping
+from typing import Annotated
 
-from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.expectations.monitoring import LogsConfig
+from pytest_deployverify.checks.logs import CHECKS, LogLine, LogQuery
+from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
+from pytest_deployverify.components.httpapi import ApiError, JsonApi
+from pytest_deployverify.profile.fields import Duration, HttpUrl, Seconds, parse_duration
 from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.schema import Range
+from pytest_deployverify.profile.secrets import Secret
+
+COMPONENT = "logs"
+QUERY_PATH = "/loki/api/v1/query_range"
 
 
-def _connect(section: LogsConfig, profile: Profile) -> Any:
-    from pytest_deployverify.checks.observability import logs_api
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LogsConfig:
+    """``[logs]``: Loki. ``selector`` is a LogQL stream selector, e.g. ``{app="api-gateway"}``."""
 
+    url: HttpUrl
+    selector: str
+    lookback: Duration = "15m"
+    min_lines: Annotated[int, Range(ge=1)] = 1
+    limit: Annotated[int, Range(ge=1, le=5000)] = 1000
+    scan_secrets: bool = True
+    bearer_token: Secret | None = None
+    ca_file: str | None = None
+    timeout: Seconds = 5.0
+    tenant: str | None = None  # X-Scope-OrgID for a multi-tenant Loki
+
+
+def logs_api(config: LogsConfig) -> JsonApi:
+    """A probed Loki client (``/ready``)."""
+    headers = {"X-Scope-OrgID": config.tenant} if config.tenant else {}
+    api = JsonApi.from_section(config, headers=headers, component="logs (loki)")
+    api.probe("/ready")
+    return api
+
+
+def read_recent_logs(
+    api: JsonApi, config: LogsConfig, *, clock: Callable[[], float] = time.time
+) -> LogQuery:
+    """Newest lines (up to ``limit``) of ``config.selector`` within the lookback window."""
+    end = clock()
+    start = end - parse_duration(config.lookback)
+    status, body = api.get_json(
+        QUERY_PATH,
+        {
+            "query": config.selector,
+            "start": int(start * 1e9),
+            "end": int(end * 1e9),
+            "limit": config.limit,
+            "direction": "backward",
+        },
+    )
+    if status != 200 or not isinstance(body, Mapping) or body.get("status") != "success":
+        detail = body.get("error") or body.get("message") if isinstance(body, Mapping) else body
+        raise api.fail(f"GET {QUERY_PATH}", f"answered {status}: {str(detail)[:200]}")
+    lines = []
+    for stream in (body.get("data") or {}).get("result") or []:
+        labels = dict(stream.get("stream") or {})
+        for ts, text in stream.get("values") or []:
+            lines.append(LogLine(int(ts) / 1e9, labels, str(text)))
+    lines.sort(key=lambda line: line.timestamp, reverse=True)
+    return LogQuery(config.selector, start, end, tuple(lines))
+
+
+def _recent(ctx: ReadContext) -> LogQuery:
+    api: JsonApi = ctx.client
+    try:
+        return read_recent_logs(api, ctx.section)
+    except ApiError as exc:
+        raise api.read_error(exc, COMPONENT) from exc
+
+
+def _connect(section: LogsConfig, profile: Profile) -> JsonApi:
     return logs_api(section)
 
 
 component = Component(
-    name="logs",
+    name=COMPONENT,
     title="Logs",
     sections=(SectionSpec("logs", LogsConfig, "Loki, where the service's logs land"),),
     connect=_connect,
+    reads={"recent": _recent},
+    checks=CHECKS,
+    checklist=("pytest_deployverify.checklist.test_logs",),
     extra="http",
+    description="The service's recent logs arrive in Loki, and none of them holds a secret.",
 )

@@ -1,4 +1,5 @@
-"""Alertmanager checks over its running configuration (``/api/v2/status`` → ``config.original``).
+"""Alertmanager checks over its own report (``/api/v2/status``) and running configuration
+(``config.original``, parsed by ``components.alertmanager``), and their declarations.
 
 Receivers are parsed with their integration types (``pagerduty_configs`` → ``pagerduty``), and the
 route tree tells which receivers can ever be notified.
@@ -9,15 +10,56 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pytest_deployverify.checks.findings import Finding, Severity
+from pytest_deployverify.checks.declarations import declare, needs_any
+from pytest_deployverify.checks.findings import Finding, Rule, Severity
 
 CONFIG_SUFFIX = "_configs"
 
+STATUS = Rule("alertmanager-status", Severity.HIGH, "Alertmanager reports its status and config")
+RECEIVERS = Rule("alertmanager-receivers", Severity.HIGH, "expected receivers configured, routed")
 
-def _finding(severity: Severity, subject: str, message: str) -> Finding:
-    return Finding(
-        check_id="alertmanager-receivers", severity=severity, subject=subject, message=message
-    )
+_A = ("alertmanager",)
+AM_READY = declare(
+    "MON-AM-READY",
+    title="Alertmanager is ready",
+    section="monitoring",
+    severity="high",
+    components=_A,
+    keys=("alertmanager.url",),
+    reads=("alertmanager.status",),
+)
+AM_RECEIVERS = declare(
+    "MON-AM-RECEIVERS",
+    title="Alertmanager routes to the expected receivers (PagerDuty, Slack)",
+    section="monitoring",
+    severity="high",
+    components=_A,
+    keys=(
+        "alertmanager.receivers",
+        "prometheus.expect.alertmanager_integrations",
+        "prometheus.expect.require_routed_receivers",
+    ),
+    reads=("alertmanager.config",),
+    applies=needs_any("alertmanager.receivers", "prometheus.expect.alertmanager_integrations"),
+    description="Each expected receiver exists, has an integration and is routed to; each "
+    "expected integration type (pagerduty, slack…) is used by a routed receiver.",
+)
+
+CHECKS = (AM_READY, AM_RECEIVERS)
+
+
+def status_findings(status: Mapping[str, Any], endpoint: str = "") -> list[Finding]:
+    """``/api/v2/status`` answered with what an Alertmanager reports: its version and its config."""
+    missing = [key for key in ("versionInfo", "config") if not status.get(key)]
+    if not missing:
+        return []
+    return [
+        STATUS(
+            f"alertmanager {endpoint}".strip(),
+            f"/api/v2/status has no {' and no '.join(missing)}; expected an Alertmanager's status "
+            "(is the URL an Alertmanager?)",
+        )
+    ]
 
 
 def receiver_integrations(config: Mapping[str, Any]) -> dict[str, list[str]]:
@@ -68,40 +110,44 @@ def receiver_findings(
         subject = f"alertmanager receiver {name}"
         if name not in receivers:
             found.append(
-                _finding(
-                    Severity.HIGH,
+                RECEIVERS(
                     subject,
                     f"is not configured (receivers: {present or 'none'}); expected it present",
                 )
             )
         elif not receivers[name]:
             found.append(
-                _finding(
-                    Severity.HIGH,
-                    subject,
-                    "has no integration (no *_configs): notifications to it go nowhere",
+                RECEIVERS(
+                    subject, "has no integration (no *_configs): notifications to it go nowhere"
                 )
             )
         elif name not in routed:
             found.append(
-                _finding(
-                    Severity.MEDIUM,
+                RECEIVERS(
                     subject,
                     "is configured but no route sends to it; expected the route tree to use it",
+                    Severity.MEDIUM,
                 )
             )
     for kind in expected_integrations:
         users = [n for n, kinds in receivers.items() if kind.lower() in kinds and n in routed]
         if not users:
             found.append(
-                _finding(
-                    Severity.HIGH,
+                RECEIVERS(
                     f"alertmanager integration {kind}",
                     f"no routed receiver uses {kind} (receivers: {present or 'none'}); "
                     f"expected a {kind} integration",
                 )
             )
     return found
+
+
+def cluster_peers(status: Mapping[str, Any]) -> tuple[str, ...]:
+    """The addresses of the cluster members the Alertmanager reports (empty: clustering off)."""
+    peers = (status.get("cluster") or {}).get("peers") or []
+    return tuple(
+        str(p.get("address")) for p in peers if isinstance(p, Mapping) and p.get("address")
+    )
 
 
 def cluster_summary(status: Mapping[str, Any]) -> dict[str, Any]:
