@@ -1,5 +1,11 @@
 """A real nginx on loopback: TLS-terminating reverse proxy plus an HTTP port that redirects.
 
+nginx answers some requests itself: its health endpoint (``/nginx-health``), requests it refuses
+before the application sees them (an oversized header, TRACE), and the plain-HTTP redirect. It
+does not disclose its version (``server_tokens off``) unless asked to (``server_tokens``), and can
+be asked to disclose it only in what it makes itself (``proxied_server_tokens=False``): the
+disclosure a check that only looks at proxied answers misses.
+
 Everything nginx writes (pid, logs, lock, temp folders) lives in the workdir: it never touches
 /var/lib/nginx, /var/log/nginx or /run. Errors (start-up ones included, via ``-e stderr``) go to
 stderr, which lands in ``nginx.log`` next to ``access.log``.
@@ -24,6 +30,7 @@ from sandbox.procs import (
 )
 
 READY_TIMEOUT = 10.0
+EDGE_HEALTH_PATH = "/nginx-health"  # answered by nginx itself, never proxied
 _TEMP_KINDS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -89,12 +96,28 @@ def render_nginx_conf(
     extra_headers: Mapping[str, str],
     http_redirect: bool,
     server_tokens: bool,
+    health_path: str | None = EDGE_HEALTH_PATH,
+    plain_404: bool = False,
+    hide_framing: bool = False,
+    proxied_server_tokens: bool | None = None,
 ) -> str:
     temp = workdir / "tmp"
     temp_paths = "\n".join(f"    {kind}_temp_path {_q(temp / kind)};" for kind in _TEMP_KINDS)
     headers = "\n".join(
         f"        add_header {name} {_q(value)} always;" for name, value in extra_headers.items()
     )
+    variant = ""
+    if proxied_server_tokens is not None and proxied_server_tokens != server_tokens:
+        variant += f"\n            server_tokens {'on' if proxied_server_tokens else 'off'};"
+    if hide_framing:  # an API that serves no HTML and sets no framing headers
+        variant += (
+            "\n            proxy_hide_header X-Frame-Options;"
+            "\n            proxy_hide_header Content-Security-Policy;"
+        )
+    if plain_404:  # a framework's default 404: plain text, no JSON error body
+        variant += (
+            "\n            proxy_intercept_errors on;\n            error_page 404 = @not_found;"
+        )
     proxy = f"""
         location / {{
             proxy_pass {upstream};
@@ -103,8 +126,24 @@ def render_nginx_conf(
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_connect_timeout 5s;
-            proxy_read_timeout 30s;
+            proxy_read_timeout 30s;{variant}
         }}"""
+    own = ""
+    if health_path:
+        own += f"""
+        location = {health_path} {{
+            default_type text/plain;
+            return 200 "ok\\n";
+        }}"""
+    if plain_404:
+        own += """
+        location @not_found {
+            default_type text/plain;
+            add_header Strict-Transport-Security "max-age=63072000" always;
+            add_header X-Content-Type-Options nosniff always;
+            add_header X-Frame-Options DENY always;
+            return 404 "Not Found\\n";
+        }"""
     if http_redirect:
         # $host drops the port, so the https port is spelled out to keep the redirect usable.
         http_body = f"        return 301 https://$host:{https_port}$request_uri;"
@@ -146,6 +185,7 @@ http {{
         ssl_session_cache off;
 {headers}
 {proxy}
+{own}
     }}
 }}
 """
@@ -162,9 +202,19 @@ def start_nginx(
     extra_headers: Mapping[str, str] | None = None,
     http_redirect: bool = True,
     server_tokens: bool = False,
+    health_path: str | None = EDGE_HEALTH_PATH,
+    plain_404: bool = False,
+    hide_framing: bool = False,
+    proxied_server_tokens: bool | None = None,
 ) -> NginxServer:
     """Start nginx proxying ``https://127.0.0.1:<https_port>`` to ``upstream``
-    (``http://127.0.0.1:PORT``); ready when the https port accepts connections."""
+    (``http://127.0.0.1:PORT``); ready when the https port accepts connections.
+
+    ``server_tokens``: nginx names its version in its answers; ``proxied_server_tokens`` sets it
+    apart for the proxied location (``server_tokens=True, proxied_server_tokens=False``: only the
+    answers nginx makes itself disclose it, the defect the version-leak check must find at the
+    edge). ``plain_404`` and ``hide_framing`` are healthy variants: a framework's plain-text 404,
+    and an API that sets no framing headers."""
     # /usr/sbin is not on every PATH (non-root shells).
     binary = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin")
     if binary is None:
@@ -189,6 +239,10 @@ def start_nginx(
                 extra_headers=extra_headers or {},
                 http_redirect=http_redirect,
                 server_tokens=server_tokens,
+                health_path=health_path,
+                plain_404=plain_404,
+                hide_framing=hide_framing,
+                proxied_server_tokens=proxied_server_tokens,
             )
         )
         process = ManagedProcess(

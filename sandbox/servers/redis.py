@@ -1,8 +1,10 @@
-"""A real redis-server on loopback: password, optional TLS port, persistence and memory policy."""
+"""A real redis-server on loopback: password, optional TLS port, persistence and memory policy,
+and ACL users (a least-privilege monitoring login beside the application's)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -21,6 +23,10 @@ from sandbox.procs import (
 )
 
 READY_TIMEOUT = 15.0
+# What a least-privilege monitoring login needs for every read of the Redis checks.
+MONITOR_RULES = "+ping +info +config|get"
+# An application login: every key and command but the dangerous ones.
+APP_RULES = "~* &* +@all -@dangerous"
 
 
 @dataclass
@@ -94,6 +100,7 @@ def render_redis_conf(
     maxmemory_policy: str,
     rename_config: bool,
     certs: CertFiles | None,
+    acl_users: Mapping[str, tuple[str, str]] | None = None,
 ) -> str:
     lines = [
         f"bind {LOOPBACK}",
@@ -111,6 +118,9 @@ def render_redis_conf(
         lines.append(f"maxmemory {maxmemory}")
     if password:
         lines.append(f"requirepass {_quote(password)}")
+    for name, (user_password, rules) in (acl_users or {}).items():
+        # ACL users beside the default one: "user NAME on >PASSWORD RULES..."
+        lines.append(f"user {name} on >{user_password} {rules}")
     if tls_port is not None and certs is not None:
         lines += [
             f"tls-port {tls_port}",
@@ -138,9 +148,12 @@ def start_redis(
     maxmemory_policy: str = "allkeys-lru",
     rename_config: bool = False,
     certs: CertFiles | None = None,
+    acl_users: Mapping[str, tuple[str, str]] | None = None,
 ) -> RedisServer:
     """Start redis-server in ``workdir``; ready when PING answers (over TLS if that is the only
-    port). ``certs`` (from ``sandbox.certs.make_certs``) is required when ``tls`` is true."""
+    port). ``certs`` (from ``sandbox.certs.make_certs``) is required when ``tls`` is true.
+    ``acl_users`` maps an ACL user name to ``(password, rules)``, e.g. a monitoring login
+    ``{"monitor": (PASSWORD, MONITOR_RULES)}``; passwords must not contain spaces."""
     if not tls and not plaintext:
         raise ValueError("redis needs at least one port: set tls=True or plaintext=True")
     if tls and certs is None:
@@ -168,6 +181,7 @@ def start_redis(
                 maxmemory_policy=maxmemory_policy,
                 rename_config=rename_config,
                 certs=certs,
+                acl_users=acl_users,
             )
         )
         process = ManagedProcess(

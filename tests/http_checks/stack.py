@@ -1,29 +1,35 @@
-"""The real gateway stack the HTTP checks run against, and a runner for every gateway check.
+"""The real gateway stack the HTTP checks run against, and a runner for every HTTP check.
 
 A stack is the demo gateway (uvicorn subprocess, optional defect switches) behind the sandbox's
 nginx (TLS 1.3 by default, a plain-HTTP port that redirects), with the 19 downstream stand-ins.
 Each stack gets its own gateway: the rate-limit burst spends the anonymous allowance of the
 gateway it probes, so two check runs must never share one.
 
+``run_all`` judges every declared HTTP check the way the checklist items do: the read-only
+snapshots read through the components (``ComponentRegistry``, prefetched concurrently), the
+destructive probes afterwards through the component.
+
 Fixtures here are imported by the test modules explicitly (no conftest.py).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from pytest_deployverify.checks.declarations import CheckSpec
+from pytest_deployverify.checks.findings import Finding, NotApplicable
 from pytest_deployverify.checks.http import (
     auth,
-    catalog,
     downstream,
     flows,
     headers,
@@ -34,10 +40,11 @@ from pytest_deployverify.checks.http import (
     tenants,
     tls,
 )
-from pytest_deployverify.checks.http.common import Outcome
+from pytest_deployverify.checks.http import catalog as hc
+from pytest_deployverify.components import http as gateway
+from pytest_deployverify.components import services as services_component
 from pytest_deployverify.components.catalog import load_profile
-from pytest_deployverify.components.http import HttpConfig, http_client
-from pytest_deployverify.components.httpcommon import tls_verify
+from pytest_deployverify.components.registry import ComponentRegistry
 from pytest_deployverify.profile.model import Profile
 from sandbox.certs import CertFiles, make_certs
 from sandbox.gateway import DEFAULT_SERVICES, demo_env, start_downstream
@@ -45,7 +52,7 @@ from sandbox.gateway.catalog import venues_of
 from sandbox.gateway.downstream import DownstreamProcess
 from sandbox.gateway.launcher import GatewayProcess, start_gateway
 from sandbox.gateway.settings import DEFAULT_VERSION
-from sandbox.servers.nginx import NginxServer, start_nginx
+from sandbox.servers.nginx import EDGE_HEALTH_PATH, NginxServer, start_nginx
 
 RATE_LIMIT_MAX = 60  # per window; a full check run spends about a third of it anonymously
 BURST = 90
@@ -76,6 +83,27 @@ GATEWAY_DEFECTS: dict[str, set[str]] = {
 NGINX_DEFECTS: dict[str, set[str]] = {
     "tls12_allowed": {"SEC-GW-TLS-VERSION"},
     "cert_expiring": {"SEC-GW-TLS-EXPIRY"},
+    # nginx names its version in what it answers itself (proxied answers still hide it).
+    "server_tokens": {"SEC-GW-HDR-VERSION-LEAK"},
+}
+# A release that is not the one the profile expects.
+RELEASE_DEFECTS: dict[str, set[str]] = {"old_release": {"SMOKE-GW-VERSION"}}
+
+# Healthy setups that differ from the demo's defaults where healthy setups differ: each passes
+# every check with the profile keys that describe it, and the stricter profile fails exactly the
+# listed checks.  name: (profile overrides for the healthy run, strict overrides, checks failed)
+HEALTHY_VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any], set[str]]] = {
+    # A framework's default 404 is plain text: the error shape is judged only when declared.
+    "plain_404": ({"error_fields": []}, {}, {"SMOKE-GW-ERROR-SHAPE"}),
+    # An API that serves no HTML sets no framing headers.
+    "no_framing": (
+        {"headers": {"framing": "html", "edge_paths": [EDGE_HEALTH_PATH]}},
+        {},
+        {"SEC-GW-HDR-SECURITY"},
+    ),
+    # The service reports its release with a leading v and build metadata; another release
+    # still fails.
+    "v_version": ({}, {"version": "1.4.3"}, {"SMOKE-GW-VERSION"}),
 }
 
 
@@ -85,6 +113,11 @@ class StackSpec:
     defects: frozenset[str] = frozenset()
     tls_protocols: str = "TLSv1.3"
     cert: str = "server"  # or "expiring" (3 days left)
+    server_tokens: bool = False  # nginx names its version in the answers it makes itself
+    plain_404: bool = False  # unknown routes get nginx's plain-text 404 (a framework default)
+    hide_framing: bool = False  # nginx drops the gateway's framing headers
+    app_version: str = DEFAULT_VERSION  # what the gateway reports
+    acme_user: str | None = None  # tenant acme's login name (default: an e-mail address)
 
     @classmethod
     def for_defect(cls, defect: str) -> StackSpec:
@@ -92,7 +125,21 @@ class StackSpec:
             return cls(defect, tls_protocols="TLSv1.2 TLSv1.3")
         if defect == "cert_expiring":
             return cls(defect, cert="expiring")
+        if defect == "server_tokens":
+            return cls(defect, server_tokens=True)
+        if defect == "old_release":
+            return cls(defect, app_version="1.4.1")
         return cls(defect, defects=frozenset({defect}))
+
+    @classmethod
+    def for_variant(cls, variant: str) -> StackSpec:
+        if variant == "plain_404":
+            return cls(variant, plain_404=True)
+        if variant == "no_framing":
+            return cls(variant, hide_framing=True)
+        if variant == "v_version":
+            return cls(variant, app_version=f"v{DEFAULT_VERSION}+build.7")
+        raise ValueError(f"unknown variant {variant!r}")
 
 
 @dataclass
@@ -111,7 +158,8 @@ class GatewayStack:
     # -- the profile ---------------------------------------------------------------------
 
     def secrets(self) -> dict[str, str]:
-        """The environment variables the profile's ``${VAR}`` placeholders read."""
+        """The environment variables the profile's ``${VAR}`` placeholders read (account names
+        and client ids among them: they are not secret, but they come from the environment)."""
         users = _triples(self.env["DEMO_USERS"])
         clients = _triples(self.env["OAUTH_CLIENTS"])
         return {
@@ -126,12 +174,21 @@ class GatewayStack:
             "GW_JWT_TEST_KEY": self.env["JWT_SECRET"],
         }
 
-    def profile_data(self, **expect_overrides: Any) -> dict[str, Any]:
-        """The profile as plain data, secrets as ``${VAR}`` placeholders."""
+    def secret_values(self) -> list[str]:
+        """The values that are secrets: passwords, client secrets, the signing key."""
+        return [v for k, v in self.secrets().items() if k.endswith(("PASSWORD", "SECRET", "KEY"))]
+
+    def profile_data(
+        self, *, version: str = DEFAULT_VERSION, **expect_overrides: Any
+    ) -> dict[str, Any]:
+        """The profile as plain data, secrets as ``${VAR}`` placeholders; ``version`` is the
+        release it expects, the keywords replace ``[http.expect]`` keys."""
         acme_login = {"username": "${GW_ACME_USER}", "password": "${GW_ACME_PASSWORD}"}
         globex_login = {"username": "${GW_GLOBEX_USER}", "password": "${GW_GLOBEX_PASSWORD}"}
         expect: dict[str, Any] = {
             "public_routes": list(PUBLIC_ROUTES),
+            "error_fields": ["error.code", "error.message"],  # the gateway's documented shape
+            "headers": {"edge_paths": [EDGE_HEALTH_PATH]},
             "auth": {
                 "login_path": "/api/v1/auth/login",
                 "login": acme_login,
@@ -185,7 +242,7 @@ class GatewayStack:
         expect.update(expect_overrides)
         return {
             "name": self.spec.name.replace("_", "-"),
-            "version": DEFAULT_VERSION,
+            "version": version,
             # Generous on purpose: the tests assert on defects, never on this machine's speed.
             "slo": {"p95_latency_ms": 10_000, "p99_latency_ms": 20_000, "error_rate": 0.0},
             "http": {
@@ -200,16 +257,16 @@ class GatewayStack:
             ],
         }
 
-    def write_profile(self, folder: Path, **expect_overrides: Any) -> Path:
+    def write_profile(self, folder: Path, **overrides: Any) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
-        data = self.profile_data(**expect_overrides)
+        data = self.profile_data(**overrides)
         path = folder / f"{data['name']}.toml"
         path.write_text(to_toml(data))
         return path
 
-    def load(self, folder: Path, **expect_overrides: Any) -> Profile:
+    def load(self, folder: Path, **overrides: Any) -> Profile:
         """Write the profile TOML and load it the way the plugin does (``${VAR}`` included)."""
-        path = self.write_profile(folder, **expect_overrides)
+        path = self.write_profile(folder, **overrides)
         return load_profile(path.stem, folder, self.secrets()).profile
 
 
@@ -225,7 +282,17 @@ def _triples(raw: str) -> dict[str, tuple[str, str]]:
 def start_stack(
     workdir: Path, spec: StackSpec, certs: CertFiles, services: DownstreamProcess
 ) -> GatewayStack:
-    env = demo_env(RATE_LIMIT_MAX=str(RATE_LIMIT_MAX), DOWNSTREAM_SERVICES=services.env_value())
+    env = demo_env(
+        RATE_LIMIT_MAX=str(RATE_LIMIT_MAX),
+        DOWNSTREAM_SERVICES=services.env_value(),
+        APP_VERSION=spec.app_version,
+    )
+    if spec.acme_user is not None:
+        users = [entry.split(":") for entry in env["DEMO_USERS"].split(",")]
+        env["DEMO_USERS"] = ",".join(
+            f"{spec.acme_user if tenant == 'acme' else name}:{password}:{tenant}"
+            for name, password, tenant in users
+        )
     gateway = start_gateway(
         workdir / "gateway", env=env, defects=spec.defects, forwarded_allow_ips="127.0.0.1"
     )
@@ -241,6 +308,10 @@ def start_stack(
             cert=cert,
             key=key,
             tls_protocols=spec.tls_protocols,
+            server_tokens=spec.server_tokens,
+            proxied_server_tokens=False,  # the application's answers never show it
+            plain_404=spec.plain_404,
+            hide_framing=spec.hide_framing,
         )
     except BaseException:
         gateway.stop()
@@ -285,163 +356,149 @@ def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DownstreamPro
         yield d
 
 
-# -- every check, as the verify/ files wire them ------------------------------------------
+# -- every check, as the checklist items judge them ---------------------------------------------
 
 
-def run_all(profile: Profile) -> dict[str, Outcome]:
-    """Every gateway check against the profile's target, keyed by check id; the destructive
-    ones last (the burst spends the anonymous allowance)."""
+@dataclass
+class Judged:
+    """What one check found; ``skipped`` says why it did not apply."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def registry_for(profile: Profile) -> ComponentRegistry:
+    """The run's registry for the gateway and the downstream services."""
+    return ComponentRegistry(profile, [gateway.component, services_component.component])
+
+
+def _judges(
+    registry: ComponentRegistry, profile: Profile
+) -> dict[str, Callable[[], list[Finding]]]:
+    """Each item's judgement, keyed by check id (parametrized items once per variant), in the
+    order the plugin runs them: read-only first, the destructive ones last."""
     http = profile.http
     assert http is not None
     expect = http.expect
-    results: dict[str, Outcome] = {}
-    with http_client(http) as client:
-        document = openapi.fetch(client, str(expect.openapi_path)).document
-        assert document is not None, "the gateway publishes an OpenAPI document"
-        token_result = auth.obtain_token(client, expect.auth)
-        assert token_result is not None
-        assert token_result.token is not None, token_result.problem
-        token = token_result.token
-        paths = auth.probe_paths(expect.auth, document)
-
-        results[catalog.HEALTH.check_id] = smoke.health(client, expect.health_paths)
-        results[catalog.METRICS.check_id] = smoke.metrics(client, str(expect.metrics_path))
-        assert profile.version is not None
-        results[catalog.VERSION.check_id] = smoke.version(
-            client, str(expect.version_path), expect.version_field, profile.version
-        )
-        results[catalog.OPENAPI.check_id] = openapi.validate(document, str(expect.openapi_path))
-        results[catalog.ERROR_SHAPE.check_id] = smoke.error_shape(
-            client, expect.error_probe_paths, expect.error_fields
-        )
-        report = downstream.probe_services(downstream.targets(profile.services))
-        results[catalog.DOWNSTREAM.check_id] = Outcome(findings=report.findings)
-        read_only = [f for f in expect.flows if not f.destructive]
-        results[catalog.FLOWS.check_id] = flows.run_flows(client, read_only, token, catalog.FLOWS)
-        results[catalog.LATENCY.check_id] = _latency(http, profile)
-
-        plan = openapi.route_plan(document, expect.protected_routes, expect.public_routes)
-        results[catalog.AUTH_REQUIRED.check_id] = auth.unauthenticated(
-            client, plan, param_value=expect.path_param_value
-        )
-        key = expect.auth.jwt_signing_key
-        for variant in catalog.JWT_VARIANTS:
-            results[catalog.JWT.variant(variant).check_id] = auth.forgery(
-                client, variant, token, paths, signing_key=key.get() if key else None
-            )
-        assert expect.auth.login_path
-        assert expect.auth.login
-        assert expect.auth.token_url
-        assert expect.auth.client_id
-        assert expect.auth.client_secret
-        for name, result in (
-            ("login", auth.login(client, expect.auth.login_path, expect.auth.login)),
-            (
-                "client-credentials",
-                auth.client_credentials(
-                    client,
-                    expect.auth.token_url,
-                    expect.auth.client_id.get(),
-                    expect.auth.client_secret.get(),
-                ),
-            ),
-        ):
-            check = catalog.TOKEN_FLOW.variant(name)
-            results[check.check_id] = auth.token_flow(client, result, paths, check)
-
-        assert expect.tenants is not None
-        token_a, token_b = (
-            _must(auth.login(client, expect.auth.login_path, account.login))
-            for account in (expect.tenants.a, expect.tenants.b)
-        )
-        results[catalog.TENANT_ISOLATION.check_id] = tenants.cross_tenant_reads(
-            client, expect.tenants, token_a, token_b
-        )
-        results[catalog.TENANT_HEADER.check_id] = tenants.spoofed_tenant_header(
-            client, expect.tenants, token_a
-        )
-        results[catalog.INTERNAL_HEADERS.check_id] = headers.internal_headers(
-            client, token, paths, expect.headers.internal_headers
-        )
-        results[catalog.CORS.check_id] = headers.cors(
-            client,
-            expect.cors.probe_path,
-            allowed_origin=expect.cors.allowed_origin,
-            foreign_origin=expect.cors.foreign_origin,
-        )
-        header_paths = [*expect.health_paths, *expect.error_probe_paths]
-        results[catalog.SECURITY_HEADERS.check_id] = headers.security_headers(
-            client, header_paths, https=True, hsts_min_age=expect.headers.hsts_min_age
-        )
-        results[catalog.VERSION_LEAK.check_id] = headers.version_leak(client, header_paths)
-        limit = expect.rate_limit
-        assert limit.probe_path is not None
-        results[catalog.RATE_HEADERS.check_id] = headers.rate_limit_headers(
-            client, limit.probe_path, limit.headers
-        )
-
-        target = tls.TlsTarget.from_url(http.base_url.get(), timeout=http.timeout)
-        results[catalog.TLS_VERSION.check_id] = tls.min_version(target, expect.tls.min_version)
-        results[catalog.TLS_TRUST.check_id] = tls.trust(target, http.ca_file)
-        results[catalog.TLS_EXPIRY.check_id] = tls.certificate_expiry(
-            target, profile.slo.cert_min_days
-        )
-        assert expect.tls.http_url is not None
-        results[catalog.TLS_REDIRECT.check_id] = tls.http_redirect(expect.tls.http_url.get())
-
-        # Destructive, last.
-        writes = [f for f in expect.flows if f.destructive]
-        results[catalog.FLOWS_WRITE.check_id] = flows.run_flows(
-            client, writes, token, catalog.FLOWS_WRITE
-        )
-        results[catalog.LOAD.check_id] = _load(http, profile)
-        burst_token = auth.token_for(
-            client, expect.auth, client_id=limit.client_id, client_secret=limit.client_secret
-        )
-        assert burst_token is not None
-        results[catalog.RATE_BURST.check_id] = ratelimit.burst(
-            client,
-            limit.probe_path,
-            count=limit.burst,
-            concurrency=limit.concurrency,
-            token=_must(burst_token),
-        )
-    return results
+    read = registry.read
+    judges: dict[str, Callable[[], list[Finding]]] = {
+        hc.HEALTH.id: lambda: smoke.health_findings(read("http.health")),
+        hc.METRICS.id: lambda: smoke.metrics_findings(
+            read("http.metrics"), public=expect.metrics_public
+        ),
+        hc.VERSION.id: lambda: smoke.version_findings(
+            read("http.version"), expect.version_field, str(profile.version)
+        ),
+        hc.OPENAPI.id: lambda: [
+            *openapi.published_findings(read("http.openapi")),
+            *openapi.validation_findings(read("http.openapi"), read("http.openapi_validation")),
+        ],
+        hc.ERROR_SHAPE.id: lambda: smoke.error_shape_findings(
+            read("http.errors"), expect.error_fields
+        ),
+        hc.DOWNSTREAM.id: lambda: downstream.downstream_findings(read("services.health")),
+        hc.FLOWS.id: lambda: flows.flow_findings(read("http.flows"), hc.FLOWS),
+        hc.LATENCY.id: lambda: latency.latency_findings(
+            read("http.latency"),
+            latency.latency_thresholds(expect.latency, profile.slo),
+            hc.LATENCY,
+            str(expect.latency.path),
+        ),
+        hc.AUTH_REQUIRED.id: lambda: auth.unauthenticated_findings(
+            read("http.anonymous"), expect.auth.unauthenticated_status
+        ),
+        **{hc.JWT_RULES[v].id: partial(_forgery, registry, v) for v in hc.JWT_VARIANTS},
+        hc.WRONG_CREDENTIAL.id: lambda: auth.wrong_credential_findings(
+            read("http.wrong_credentials")
+        ),
+        **{hc.TOKEN_FLOW_RULES[f].id: partial(_token_flow, registry, f) for f in hc.TOKEN_FLOWS},
+        hc.TENANT_ISOLATION.id: lambda: tenants.cross_tenant_findings(read("http.tenants")),
+        hc.TENANT_HEADER.id: lambda: tenants.spoofed_header_findings(read("http.tenants")),
+        hc.INTERNAL_HEADERS.id: lambda: headers.internal_header_findings(
+            read("http.internal_headers")
+        ),
+        hc.CORS.id: lambda: headers.cors_findings(read("http.cors")),
+        hc.SECURITY_HEADERS.id: lambda: headers.security_header_findings(
+            read("http.headers"),
+            https=http.https,
+            hsts_min_age=expect.headers.hsts_min_age,
+            framing=expect.headers.framing,
+        ),
+        hc.VERSION_LEAK.id: lambda: headers.version_leak_findings(
+            [*read("http.headers"), *read("http.edge")]
+        ),
+        hc.RATE_HEADERS.id: lambda: headers.rate_limit_header_findings(
+            read("http.rate_headers"), expect.rate_limit.headers
+        ),
+        hc.TLS_VERSION.id: lambda: tls.min_version_findings(
+            read("http.tls_versions"), expect.tls.min_version
+        ),
+        hc.TLS_TRUST.id: lambda: tls.trust_findings(read("http.tls_trust")),
+        hc.TLS_EXPIRY.id: lambda: tls.certificate_findings(
+            read("http.certificate"), profile.slo.cert_min_days, dt.datetime.now(dt.UTC)
+        ),
+        hc.TLS_REDIRECT.id: lambda: tls.redirect_findings(read("http.redirect")),
+        # Destructive, last (the burst spends an allowance).
+        hc.FLOWS_WRITE.id: lambda: flows.flow_findings(
+            gateway.write_flows(registry.client("http"), http, read("http.credential")),
+            hc.FLOWS_WRITE,
+        ),
+        hc.LOAD.id: lambda: latency.latency_findings(
+            gateway.load(registry.client("http"), http),
+            latency.load_thresholds(expect.load, profile.slo),
+            hc.LOAD,
+            str(expect.load.path),
+        ),
+        hc.RATE_BURST.id: lambda: ratelimit.burst_findings(
+            gateway.rate_limit_burst(registry.client("http"), http),
+            require_retry_after=expect.rate_limit.require_retry_after,
+        ),
+    }
+    return judges
 
 
-def _must(result: auth.TokenResult) -> str:
-    assert result.token is not None, result.problem
-    return result.token
+def _forgery(registry: ComponentRegistry, variant: str) -> list[Finding]:
+    return auth.forgery_findings(registry.read("http.forgeries").probe(variant))
 
 
-def _url(http: HttpConfig, path: str) -> str:
-    return http.base_url.get().rstrip("/") + path
+def _token_flow(registry: ComponentRegistry, flow: str) -> list[Finding]:
+    probe = registry.read("http.token_flows").probe(flow)
+    return auth.token_flow_findings(probe, hc.TOKEN_FLOW_RULES[flow])
 
 
-def _latency(http: HttpConfig, profile: Profile) -> Outcome:
-    cfg = http.expect.latency
-    plan = latency.Plan(_url(http, cfg.path), cfg.requests, cfg.concurrency, cfg.time_limit)
-    sample = latency.measure(plan, verify=tls_verify(http.ca_file))
-    thresholds = latency.Thresholds(
-        p95_ms=profile.slo.p95_latency_ms,
-        p99_ms=profile.slo.p99_latency_ms,
-        max_error_rate=profile.slo.error_rate,
-    )
-    return latency.judge(sample, thresholds, catalog.LATENCY, cfg.path)
+def _spec(check_id: str) -> CheckSpec:
+    base = check_id.split("[", 1)[0]
+    return next(s for s in (*hc.CHECKS, *hc.SERVICE_CHECKS) if s.id == base)
 
 
-def _load(http: HttpConfig, profile: Profile) -> Outcome:
-    cfg = http.expect.load
-    plan = latency.Plan(_url(http, cfg.path), cfg.requests, cfg.users, cfg.time_limit)
-    sample = latency.measure(plan, verify=tls_verify(http.ca_file))
-    thresholds = latency.Thresholds(
-        p95_ms=profile.slo.p95_latency_ms, max_error_rate=profile.slo.error_rate
-    )
-    return latency.judge(sample, thresholds, catalog.LOAD, cfg.path)
+def run_all(profile: Profile) -> dict[str, Judged]:
+    """Every HTTP check against the profile's target, keyed by check id. The read-only snapshots
+    are prefetched side by side first, as the plugin does."""
+    registry = registry_for(profile)
+    try:
+        registry.prefetch([ref for spec in (*hc.CHECKS, *hc.SERVICE_CHECKS) for ref in spec.reads])
+        results: dict[str, Judged] = {}
+        for check_id, judge in _judges(registry, profile).items():
+            spec = _spec(check_id)
+            primary = spec.components[0] if spec.components else None
+            if primary is not None and not registry.configured(primary):
+                results[check_id] = Judged(skipped=f"{primary} is not configured")
+                continue
+            reason = spec.not_applicable(profile)
+            if reason is not None:
+                results[check_id] = Judged(skipped=reason)
+                continue
+            try:
+                results[check_id] = Judged(judge())
+            except NotApplicable as exc:
+                results[check_id] = Judged(skipped=str(exc))
+        return results
+    finally:
+        registry.close()
 
 
-def failing(results: Mapping[str, Outcome]) -> set[str]:
-    return {check_id for check_id, outcome in results.items() if outcome.findings}
+def failing(results: Mapping[str, Judged]) -> set[str]:
+    return {check_id for check_id, judged in results.items() if judged.findings}
 
 
 # -- a small TOML writer (tomllib reads, nothing in the stdlib writes) ---------------------
@@ -466,9 +523,7 @@ def _table(data: Mapping[str, Any], path: tuple[str, ...], lines: list[str]) -> 
             for item in value:
                 lines.append(f"\n[[{'.'.join((*path, key))}]]")
                 for k, v in item.items():
-                    if _is_table(v):
-                        raise ValueError("nested tables inside arrays of tables are not needed")
-                    lines.append(f"{k} = {_value(v)}")
+                    lines.append(f"{k} = {_value(v)}")  # a table inside: written inline
 
 
 def _is_table(value: Any) -> bool:
@@ -488,9 +543,6 @@ def _value(value: Any) -> str:
         return json.dumps(value)  # JSON string escapes are valid TOML basic-string escapes
     if isinstance(value, list):
         return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_value(v)}" for k, v in value.items()) + " }"
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def client_for(profile: Profile) -> httpx.Client:
-    assert profile.http is not None
-    return http_client(profile.http)

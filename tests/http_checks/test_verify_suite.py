@@ -1,17 +1,19 @@
-"""The checklist files ``verify/test_*_gateway.py`` run by pytest with a generated profile, against
-a healthy stack and a stack with two defects (one in the gateway, one in nginx).
+"""The shipped HTTP checklist (``test_http_smoke.py``, ``test_http_security.py``,
+``test_services.py``) run by pytest with a generated profile, against a healthy stack and a stack
+with two defects (one in the gateway, one in nginx).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from pytest_deployverify.checks.http import catalog
+from pytest_deployverify.checks.http import catalog as hc
 from sandbox.certs import CertFiles
 from sandbox.gateway.downstream import DownstreamProcess
 from sandbox.gateway.settings import DEFAULT_VERSION
@@ -19,8 +21,10 @@ from tests.http_checks.stack import GatewayStack, StackSpec, certs, services, st
 
 __all__ = ["certs", "services"]  # fixtures used here, imported from stack.py
 
-# The shipped gateway checklist modules: the destructive checks run last.
-SELECT = ("--checklist", "all", "-k", "test_gateway_security or test_gateway_smoke")
+# The shipped HTTP checklist modules (the plugin runs the destructive items last).
+SELECT = ("--checklist", "all", "-k", "test_http_security or test_http_smoke or test_services")
+# A compact JWS as the gateway issues them: never in any output.
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}")
 
 # A plugin loaded into the run (-p): every report's checklist data, one JSON line each.
 CAPTURE = """
@@ -45,7 +49,8 @@ def stacks(
     tmp_path_factory: pytest.TempPathFactory, certs: CertFiles, services: DownstreamProcess
 ) -> Iterator[dict[str, GatewayStack]]:
     specs = [
-        StackSpec("healthy"),
+        # A login name that equals a section name and a marker: it is not a secret.
+        StackSpec("healthy", acme_user="smoke"),
         StackSpec("broken", defects=frozenset({"cross_tenant"}), tls_protocols="TLSv1.2 TLSv1.3"),
     ]
     started = start_stacks(tmp_path_factory.mktemp("suite"), specs, certs, services)
@@ -87,10 +92,12 @@ def test_healthy_stack_passes_the_checklist(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, GatewayStack]
 ) -> None:
     result, rows, profile_text = run_checklist(pytester, monkeypatch, stacks["healthy"])
-    result.assert_outcomes(passed=len(catalog.ALL))
-    # The markers in verify/ carry the catalog's ids, titles and severities.
+    result.assert_outcomes(passed=len(hc.item_ids()))
+    # Every item reports its declaration's title and severity.
+    specs = {s.id: s for s in (*hc.CHECKS, *hc.SERVICE_CHECKS)}
     assert {k: (r["title"], r["severity"]) for k, r in rows.items()} == {
-        c.check_id: (c.title, c.severity.value) for c in catalog.ALL
+        item: (specs[item.split("[")[0]].title, specs[item.split("[")[0]].severity.value)
+        for item in hc.item_ids()
     }
     version = next(
         e for e in rows["SMOKE-GW-VERSION"]["evidence"] if e["name"] == "observed_version"
@@ -110,18 +117,32 @@ def test_healthy_stack_passes_the_checklist(
     }
     downstream = {e["name"]: e["value"] for e in rows["SMOKE-GW-DOWNSTREAM"]["evidence"]}
     assert downstream["probe_max_in_flight"] == 19
+    # The login name "smoke" is not a secret: sections, markers and node ids keep it.
+    assert {r["section"] for k, r in rows.items() if k.startswith("SMOKE-")} == {"smoke"}
+    assert all("***" not in r["nodeid"] for r in rows.values())
+    assert any("test_http_smoke.py" in r["nodeid"] for r in rows.values())
+    # The answers the edge proxy made itself were judged, and named.
+    edge = next(
+        e for e in rows["SEC-GW-HDR-VERSION-LEAK"]["evidence"] if e["name"] == "edge_answers"
+    )
+    notes = [answer.get("note") for answer in edge["value"]]
+    assert "edge: TRACE method" in notes
+    assert "edge: proxy health endpoint" in notes
+    assert "edge: plain-HTTP redirect" in notes
     # Secrets came from the environment: neither the profile nor the output holds them.
     output = result.stdout.str() + json.dumps(rows)
     for value in stacks["healthy"].secrets().values():
         assert value not in profile_text
+    for value in stacks["healthy"].secret_values():
         assert value not in output
+    assert not JWT.search(output)
 
 
 def test_defects_fail_exactly_their_checks(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, stacks: dict[str, GatewayStack]
 ) -> None:
     result, rows, _ = run_checklist(pytester, monkeypatch, stacks["broken"])
-    result.assert_outcomes(passed=len(catalog.ALL) - 2, failed=2)
+    result.assert_outcomes(passed=len(hc.item_ids()) - 2, failed=2)
     failed = {check_id: row for check_id, row in rows.items() if row["outcome"] == "failed"}
     assert set(failed) == {"SEC-GW-TENANT-ISOLATION", "SEC-GW-TLS-VERSION"}
     assert (
@@ -130,8 +151,13 @@ def test_defects_fail_exactly_their_checks(
     assert "TLS 1.2-only handshake succeeded" in failed["SEC-GW-TLS-VERSION"]["message"]
     result.stdout.fnmatch_lines(
         [
-            "FAILED *test_gateway_security.py::test_tenant_cannot_read_other_tenant*",
-            "FAILED *test_gateway_security.py::test_minimum_tls_version*",
+            "FAILED *test_http_security.py::test_tenant_cannot_read_other_tenant*",
+            "FAILED *test_http_security.py::test_minimum_tls_version*",
         ],
         consecutive=False,
     )
+    # A failing tenant check shows no token (it once printed tenant_tokens = ('eyJ...')).
+    output = result.stdout.str() + json.dumps(rows)
+    assert not JWT.search(output)
+    for value in stacks["broken"].secret_values():
+        assert value not in output

@@ -32,6 +32,11 @@ def test_redis_reachable(snapshot: Snapshots, evidence: Evidence) -> None:
         source=snap.endpoint,
         ok=bool(snap.get("redis_version")),
     )
+    evidence.record(
+        "read_as",
+        {"login": snap.login or "default", "config": snap.config_refused or "read"},
+        note="the ACL user the verifier read INFO and CONFIG GET as",
+    )
     conclude(rc.reach_findings(snap))
 
 

@@ -110,6 +110,10 @@ class RedisSnapshot:
     config: Mapping[str, str]
     unreadable: tuple[str, ...] = ()
     taken_at: float = 0.0
+    login: str | None = None  # the ACL user that read it (None: the default user)
+    # Why CONFIG GET could not be read ("not verified: needs +config|get (ACL)", "unknown
+    # command 'CONFIG'"); None when it was read.
+    config_refused: str | None = None
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.info.get(key, default)
@@ -192,9 +196,11 @@ REDIS_REACH = declare(
     section="infra",
     severity="critical",
     components=_R,
-    keys=("redis.url",),
+    keys=("redis.url", "redis.monitor_username"),
     reads=("redis.info",),
-    description="The cache the service depends on is reachable with the profile's credentials.",
+    description="The cache the service depends on is reachable with the profile's credentials "
+    "(the monitoring login when [redis] monitor_username is set). A command that login may not "
+    "run makes the items that need it 'not verified: needs +<command> (ACL)'.",
 )
 REDIS_AUTH = declare(
     "SEC-REDIS-AUTH",
@@ -320,6 +326,8 @@ def snapshot_summary(snap: RedisSnapshot) -> dict[str, Any]:
         summary["config"] = dict(snap.config)
     if snap.unreadable:
         summary["unreadable"] = list(snap.unreadable)
+    if snap.login:
+        summary["login"] = snap.login
     return summary
 
 
@@ -428,9 +436,10 @@ def persistence_findings(
         if save_text is not None
         else f"rdb_saves:{snap.get('rdb_saves', '?')} since start"
     )
+    why = f": {snap.config_refused}" if snap.config_refused else ""
     unknown_rdb = (
-        "the save schedule could not be read (CONFIG refused) and no RDB snapshot was taken "
-        f"in {_age(float(snap.get('uptime_in_seconds', 0)))} of uptime"
+        f"the save schedule could not be read (CONFIG refused{why}) and no RDB snapshot was "
+        f"taken in {_age(float(snap.get('uptime_in_seconds', 0)))} of uptime"
     )
     if want in (Persistence.AOF, Persistence.BOTH) and not aof:
         fail(f"AOF is off (aof_enabled:0); expected appendonly yes (persistence = {want.value})")

@@ -1,5 +1,10 @@
 """The Redis component: ``[redis]``, a redis-py client without retries, and its readers.
 
+The verifier logs in as the application (``username``/``password``), or, when the profile names
+one, as a separate least-privilege monitoring login (``monitor_username``/``monitor_password``: an
+ACL user allowed ``+ping +info +config|get``). A command that login may not run is reported as
+"not verified: needs +<command> (ACL)", never as rejected credentials.
+
 Readers: ``info`` (INFO all, plus CONFIG GET where allowed), ``auth_probe`` (PING without
 credentials), ``tls_probe`` (a verified TLS PING and plaintext PINGs on every candidate port,
 the one the server itself reports included), ``sentinels`` (read-only SENTINEL commands). Nothing
@@ -10,6 +15,7 @@ Redis never needs it.
 from __future__ import annotations
 
 import dataclasses
+import re
 import socket
 import ssl
 import time
@@ -30,10 +36,11 @@ from pytest_deployverify.checks.redis import (
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.errors import (
     ComponentUnavailable,
+    ReadError,
     network_problem,
     timed_out,
 )
-from pytest_deployverify.profile.fields import RedisUrl, Seconds
+from pytest_deployverify.profile.fields import ExistingFile, RedisUrl, Seconds
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.secrets import Secret
 
@@ -48,15 +55,39 @@ _PING = b"*1\r\n$4\r\nPING\r\n"
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class RedisConfig:
-    """``[redis]``: the Redis (cache, rate limits) the service uses."""
+    """``[redis]``: the Redis (cache, rate limits) the service uses. ``username``/``password`` are
+    the application's login; with ``monitor_username`` (and ``monitor_password``) the verifier
+    reads as that separate least-privilege ACL user instead (``+ping +info +config|get`` is all
+    it needs), and a command it may not run is reported as "not verified: needs +<command>"."""
 
     url: RedisUrl
     password: Secret | None = None
     username: str | None = None
-    ca_file: str | None = None
+    # A monitoring login for the reads (an ACL user: ``user monitor on >PASSWORD +ping +info
+    # +config|get``). Unset: the application's login reads.
+    monitor_username: str | None = None
+    monitor_password: Secret | None = None
+    ca_file: ExistingFile | None = None
     timeout: Seconds = 2.0
     expect_tls: bool = False
     expect: RedisExpectations = dataclasses.field(default_factory=RedisExpectations)
+
+    def __post_init__(self) -> None:
+        if self.monitor_password is not None and self.monitor_username is None:
+            raise ValueError(
+                "monitor_password is set without monitor_username; set both (the ACL user the "
+                "verifier reads as) or neither"
+            )
+
+    @property
+    def login(self) -> str | None:
+        """The ACL user the verifier logs in as (None: the default user)."""
+        return self.monitor_username or self.username or self.url_username
+
+    @property
+    def url_username(self) -> str | None:
+        name = urlsplit(self.url.get()).username
+        return unquote(name) if name else None
 
 
 # -- the client ------------------------------------------------------------------------------------
@@ -81,6 +112,13 @@ def redis_kwargs(config: RedisConfig) -> dict[str, Any]:
         "health_check_interval": 0,
     }
     url = urlsplit(config.url.get())
+    if config.monitor_username is not None:
+        # The monitoring login, never the application's password for another user.
+        kwargs["username"] = config.monitor_username
+        kwargs["password"] = config.monitor_password.get() if config.monitor_password else None
+        if config.url.scheme == "rediss" and config.ca_file:
+            kwargs["ssl_ca_certs"] = config.ca_file
+        return kwargs
     if config.password is not None:
         kwargs["password"] = config.password.get()
         if config.username is None and url.username:
@@ -107,7 +145,8 @@ def _url_for(config: RedisConfig) -> str:
     redis-py lets the URL's userinfo override keyword arguments; the profile's explicit
     ``password``/``username`` must win instead."""
     raw = config.url.get()
-    if config.password is None and config.username is None:
+    separate = (config.password, config.username, config.monitor_username)
+    if all(value is None for value in separate):
         return raw
     parts = urlsplit(raw)
     host = parts.hostname or ""
@@ -117,12 +156,37 @@ def _url_for(config: RedisConfig) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def explain_redis_error(exc: BaseException, timeout: float) -> str:
+_COMMAND = re.compile(r"run the '([^']+)' command", re.IGNORECASE)
+
+
+def acl_needs(exc: BaseException) -> str:
+    """The ACL rule a NOPERM error asks for (``+config|get``), from Redis's own message."""
+    match = _COMMAND.search(str(exc))
+    return f"+{match.group(1).lower()}" if match else "a command the ACL user may not run"
+
+
+def not_permitted(exc: BaseException, login: str | None = None) -> str:
+    """ "not verified: needs +info (ACL) ...": the login works, one command is not allowed."""
+    who = f" for ACL user {login!r}" if login else ""
+    return f"not verified: needs {acl_needs(exc)} (ACL){who}: {exc}"
+
+
+def explain_redis_error(
+    exc: BaseException, timeout: float, config: RedisConfig | None = None
+) -> str:
     """One phrase for why a Redis command failed (no secret: redis-py never echoes passwords)."""
     import redis
 
-    if isinstance(exc, redis.AuthenticationError | redis.exceptions.NoPermissionError):
-        return f"rejected the credentials: {exc} (check the profile's redis password/username)"
+    login = config.login if config is not None else None
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return not_permitted(exc, login)
+    if isinstance(exc, redis.AuthenticationError):
+        key = (
+            "monitor_username/monitor_password"
+            if config is not None and config.monitor_username is not None
+            else "password/username"
+        )
+        return f"rejected the credentials: {exc} (check the profile's redis {key})"
     if isinstance(exc, redis.ResponseError) and "NOAUTH" in str(exc).upper():
         return "requires a password: the profile sets none (add redis.password)"
     if isinstance(exc, redis.TimeoutError):
@@ -152,9 +216,16 @@ def build_redis(config: RedisConfig) -> redis_lib.Redis:
     except Exception as exc:
         client.close()
         raise ComponentUnavailable(
-            COMPONENT, config.url.display, explain_redis_error(exc, config.timeout)
+            COMPONENT, display_endpoint(config), explain_redis_error(exc, config.timeout, config)
         ) from exc
     return client
+
+
+def display_endpoint(config: RedisConfig) -> str:
+    """The masked URL, and the monitoring login when the verifier reads as one."""
+    if config.monitor_username is None:
+        return config.url.display
+    return f"{config.url.display} (login {config.monitor_username})"
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -166,34 +237,61 @@ def client_endpoint(client: redis_lib.Redis) -> str:
     return f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
 
 
+def client_login(client: redis_lib.Redis) -> str | None:
+    """The ACL user a redis-py client logs in as (None: the default user)."""
+    name = client.connection_pool.connection_kwargs.get("username")
+    return str(name) if name else None
+
+
 def read_snapshot(
     client: redis_lib.Redis, *, timeout: float = 2.0, clock: Any = time.time
 ) -> RedisSnapshot:
-    """INFO all, plus CONFIG GET of the persistence, memory and port keys when CONFIG is allowed.
+    """INFO all, plus CONFIG GET of the persistence, memory and port keys when CONFIG is allowed,
+    in one round trip (a pipeline without MULTI).
 
-    Raises ``ComponentUnavailable`` (naming Redis and its address) when INFO itself fails.
+    Raises ``ComponentUnavailable`` (naming Redis and its address) when the connection fails,
+    ``ReadError`` "not verified: needs +info (ACL)" when the login may not run INFO.
     """
     import redis
 
     endpoint = client_endpoint(client)
+    login = client_login(client)
+    pipe = client.pipeline(transaction=False)
+    pipe.info("all")
+    pipe.config_get(*CONFIG_KEYS)
     try:
-        info = client.info("all")
+        info, raw = pipe.execute(raise_on_error=False)
     except redis.RedisError as exc:
         raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(exc, timeout)) from exc
+    if isinstance(info, redis.exceptions.NoPermissionError):
+        raise ReadError(COMPONENT, endpoint, "INFO", not_permitted(info, login))
+    if isinstance(info, BaseException):
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(info, timeout))
     config: dict[str, str] = {}
     unreadable: list[str] = []
-    try:
-        raw = client.config_get(*CONFIG_KEYS)
+    refused: str | None = None
+    if isinstance(raw, redis.exceptions.NoPermissionError):
+        who = f" for ACL user {login!r}" if login else ""
+        refused = f"not verified: needs {acl_needs(raw)} (ACL){who}"
+    elif isinstance(raw, redis.ResponseError):
+        refused = str(raw).split(",")[0]
+    elif isinstance(raw, BaseException):
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(raw, timeout))
+    else:
         config = {str(k): str(v) for k, v in raw.items()}
-    except (redis.ResponseError, redis.exceptions.NoPermissionError) as exc:
+    if refused is not None:
         unreadable.append(
-            f"CONFIG GET refused ({str(exc).split(',')[0]}): the RDB save schedule was judged "
-            "from INFO only (managed services disable CONFIG)"
+            f"CONFIG GET refused ({refused}): the RDB save schedule was judged from INFO only "
+            "(managed services disable CONFIG)"
         )
-    except redis.RedisError as exc:
-        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(exc, timeout)) from exc
     return RedisSnapshot(
-        endpoint=endpoint, info=info, config=config, unreadable=tuple(unreadable), taken_at=clock()
+        endpoint=endpoint,
+        info=info,
+        config=config,
+        unreadable=tuple(unreadable),
+        taken_at=clock(),
+        login=login,
+        config_refused=refused,
     )
 
 
@@ -402,6 +500,7 @@ component = Component(
     checks=CHECKS,
     checklist=("pytest_deployverify.checklist.test_redis",),
     extra="redis",
+    endpoint=display_endpoint,
     description="Reachability, authentication, TLS, persistence, memory, hit rate, replication, "
     "Sentinel and exporter of the cache.",
 )

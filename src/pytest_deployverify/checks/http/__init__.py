@@ -1,5 +1,8 @@
 """Checks of a service over HTTP(S): smoke, authentication, tenant isolation, headers, TLS, latency.
 
-Plain functions over an ``httpx.Client`` (or plain data) that return findings or small result
-dataclasses; nothing here imports pytest. Check ids live in ``catalog``.
+Pure: the gateway component (``components.http``) and the downstream services component
+(``components.services``) send every request, handshake and timed probe and record them as plain
+data (``exchange.Exchange`` and the snapshot types here); the functions in these modules judge that
+data and return findings. ``catalog`` declares every rule and checklist item; ``expectations``
+holds the ``[http.expect]`` tables they judge against.
 """

@@ -2,44 +2,48 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 
-import httpx
-
-from pytest_deployverify.checks.http.catalog import GatewayCheck
-from pytest_deployverify.checks.http.common import Outcome, bearer, clip, lookup, send
-from pytest_deployverify.expectations.gateway import Flow
+from pytest_deployverify.checks.findings import Finding, Rule
+from pytest_deployverify.checks.http.exchange import Exchange, clip, lookup
+from pytest_deployverify.checks.http.expectations import Flow
 
 
-def run_flows(
-    client: httpx.Client, flows: Sequence[Flow], token: str | None, check: GatewayCheck
-) -> Outcome:
-    """Run every flow in order; a flow that needs a token fails when there is none."""
-    outcome = Outcome()
-    for flow in flows:
-        subject = f"flow {flow.name!r} ({flow.method.upper()} {flow.path})"
-        if flow.authenticated and token is None:
-            outcome.findings.append(
-                check.finding(
-                    subject, "needs a token, and no token flow is configured or it failed"
-                )
-            )
+@dataclass(frozen=True)
+class FlowRun:
+    """One flow as sent (``exchange``), or why it was not sent (no token)."""
+
+    flow: Flow
+    exchange: Exchange | None = None
+    not_sent: str | None = None
+
+    @property
+    def subject(self) -> str:
+        return f"flow {self.flow.name!r} ({self.flow.method.upper()} {self.flow.path})"
+
+    def summary(self) -> dict[str, object]:
+        if self.exchange is None:
+            return {"flow": self.flow.name, "not_sent": self.not_sent}
+        return {"flow": self.flow.name, **self.exchange.summary()}
+
+
+def flow_findings(runs: Sequence[FlowRun], rule: Rule) -> list[Finding]:
+    """Every flow answered its status with its JSON fields; one that needed a token it could not
+    have fails."""
+    found: list[Finding] = []
+    for run in runs:
+        flow, exchange = run.flow, run.exchange
+        if exchange is None:
+            found.append(rule(run.subject, f"needs a token, and {run.not_sent}"))
             continue
-        kwargs: dict[str, Any] = {}
-        if flow.json_body is not None:
-            kwargs["json"] = json.loads(flow.json_body)
-        headers = bearer(token) if flow.authenticated and token else {}
-        exchange = send(client, flow.method.upper(), flow.path, headers=headers, **kwargs)
-        outcome.observed.append({"flow": flow.name, **exchange.summary()})
         if exchange.status != flow.status:
-            shown = exchange.status if exchange.status is not None else exchange.error
             body = clip(exchange.text(), 160)
-            outcome.findings.append(
-                check.finding(
-                    subject,
-                    f"answered {shown}; expected {flow.status}"
+            found.append(
+                rule(
+                    run.subject,
+                    f"answered {exchange.status if exchange.status is not None else exchange.error}"
+                    f"; expected {flow.status}"
                     + (f" (body: {body})" if body and exchange.status else ""),
                 )
             )
@@ -48,7 +52,5 @@ def run_flows(
             data = exchange.json()
             missing = [f for f in flow.json_fields if not lookup(data, f)[0]]
             if missing:
-                outcome.findings.append(
-                    check.finding(subject, f"the answer lacks {', '.join(missing)}")
-                )
-    return outcome
+                found.append(rule(run.subject, f"the answer lacks {', '.join(missing)}"))
+    return found

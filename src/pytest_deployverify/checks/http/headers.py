@@ -1,15 +1,18 @@
-"""HTTP headers: CORS, security headers, version leaks, internal headers, rate-limit headers."""
+"""HTTP headers: CORS, security headers, version leaks, internal headers, rate-limit headers.
+
+Judged on the answers the component recorded (``components.http.probes``).
+"""
 
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-import httpx
-
+from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.http import catalog
-from pytest_deployverify.checks.http.common import Exchange, Outcome, bearer, send
+from pytest_deployverify.checks.http.exchange import Exchange
+from pytest_deployverify.checks.http.expectations import FramingPolicy
 
 ACAO = "access-control-allow-origin"
 ACAC = "access-control-allow-credentials"
@@ -25,102 +28,121 @@ FRAMEWORKS = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+SECURITY_HEADER_NAMES = (
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+)
 
 
 # -- CORS ---------------------------------------------------------------------------------
 
 
-def cors(
-    client: httpx.Client,
-    path: str,
-    *,
-    allowed_origin: str | None,
-    foreign_origin: str,
-) -> Outcome:
-    """A foreign origin is neither reflected nor matched by ``*``; ``*`` never comes with
-    credentials; the production origin (when given) is allowed."""
-    outcome = Outcome()
-    preflight_headers = {
-        "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization",
+@dataclass(frozen=True)
+class CorsExchange:
+    origin: str
+    kind: str  # "foreign" or "allowed"
+    label: str  # "preflight" or "GET"
+    exchange: Exchange
+
+    def summary(self) -> dict[str, object]:
+        return {
+            **self.exchange.summary(),
+            "origin": self.kind,
+            "allow_origin": self.exchange.header(ACAO),
+            "allow_credentials": _credentials(self.exchange),
+        }
+
+
+@dataclass(frozen=True)
+class CorsProbe:
+    """A preflight and a simple GET with a foreign origin, and with the production origin."""
+
+    path: str
+    allowed_origin: str | None
+    foreign_origin: str
+    exchanges: tuple[CorsExchange, ...] = ()
+
+
+def _credentials(exchange: Exchange) -> bool:
+    return (exchange.header(ACAC) or "").lower() == "true"
+
+
+def cors_findings(probe: CorsProbe) -> list[Finding]:
+    """A foreign origin was neither reflected nor matched by ``*``; ``*`` never came with
+    credentials; the production origin (when given) was allowed."""
+    found: list[Finding] = []
+    for seen in probe.exchanges:
+        allow = seen.exchange.header(ACAO)
+        subject = f"{seen.label} {probe.path} with Origin {seen.origin}"
+        if allow == "*" and _credentials(seen.exchange):
+            found.append(
+                catalog.CORS(
+                    subject,
+                    "Access-Control-Allow-Origin is * together with Allow-Credentials: "
+                    "true; allow only the production origin",
+                )
+            )
+        elif seen.kind == "foreign" and allow in ("*", seen.origin, "null"):
+            found.append(
+                catalog.CORS(
+                    subject,
+                    f"a foreign origin is allowed (Access-Control-Allow-Origin: {allow}); "
+                    f"expected only {probe.allowed_origin or 'the production origin'}",
+                )
+            )
+        elif seen.kind == "allowed" and allow != seen.origin:
+            found.append(
+                catalog.CORS(
+                    subject,
+                    f"the production origin is not allowed (Access-Control-Allow-Origin: "
+                    f"{allow or 'absent'}); browsers at {seen.origin} cannot use the API",
+                )
+            )
+    return found
+
+
+# -- security headers -----------------------------------------------------------------------
+
+
+def headers_seen(exchange: Exchange) -> dict[str, object]:
+    """The answer and its security headers, for evidence."""
+    return {
+        **exchange.summary(),
+        "content_type": exchange.header("content-type"),
+        **{name: exchange.header(name) for name in SECURITY_HEADER_NAMES},
     }
-    for origin, kind in ((foreign_origin, "foreign"), (allowed_origin, "allowed")):
-        if origin is None:
-            continue
-        preflight = send(client, "OPTIONS", path, headers={"Origin": origin, **preflight_headers})
-        simple = send(client, "GET", path, headers={"Origin": origin})
-        for exchange, label in ((preflight, "preflight"), (simple, "GET")):
-            allow = exchange.header(ACAO)
-            credentials = (exchange.header(ACAC) or "").lower() == "true"
-            outcome.observed.append(
-                {
-                    **exchange.summary(),
-                    "origin": kind,
-                    "allow_origin": allow,
-                    "allow_credentials": credentials,
-                }
-            )
-            subject = f"{label} {path} with Origin {origin}"
-            if allow == "*" and credentials:
-                outcome.findings.append(
-                    catalog.CORS.finding(
-                        subject,
-                        "Access-Control-Allow-Origin is * together with Allow-Credentials: "
-                        "true; allow only the production origin",
-                    )
-                )
-            elif kind == "foreign" and allow in ("*", origin, "null"):
-                outcome.findings.append(
-                    catalog.CORS.finding(
-                        subject,
-                        f"a foreign origin is allowed (Access-Control-Allow-Origin: {allow}); "
-                        f"expected only {allowed_origin or 'the production origin'}",
-                    )
-                )
-            elif kind == "allowed" and allow != origin:
-                outcome.findings.append(
-                    catalog.CORS.finding(
-                        subject,
-                        f"the production origin is not allowed (Access-Control-Allow-Origin: "
-                        f"{allow or 'absent'}); browsers at {origin} cannot use the API",
-                    )
-                )
-    return outcome
 
 
-# -- security headers and leaks -----------------------------------------------------------
+def is_html(exchange: Exchange) -> bool:
+    """A browser would render the answer as a page (so it could be framed)."""
+    kind = (exchange.header("content-type") or "").split(";", 1)[0].strip().lower()
+    return kind in ("text/html", "application/xhtml+xml")
 
 
-def security_headers(
-    client: httpx.Client, paths: Sequence[str], *, https: bool, hsts_min_age: int
-) -> Outcome:
-    """HSTS (on HTTPS, with a long enough max-age), nosniff, and framing forbidden
-    (X-Frame-Options or CSP frame-ancestors) on every probed answer."""
-    outcome = Outcome()
-    for path in paths:
-        exchange = send(client, "GET", path)
-        outcome.observed.append(_headers_seen(exchange))
+def security_header_findings(
+    exchanges: Sequence[Exchange],
+    *,
+    https: bool,
+    hsts_min_age: int,
+    framing: FramingPolicy = FramingPolicy.ALWAYS,
+) -> list[Finding]:
+    """HSTS (on HTTPS, with a long enough max-age), nosniff, and framing forbidden (X-Frame-Options
+    or CSP frame-ancestors) on every answer ``framing`` covers."""
+    found: list[Finding] = []
+    for exchange in exchanges:
         if exchange.status is None:
-            outcome.findings.append(
-                catalog.SECURITY_HEADERS.finding(path, f"no answer: {exchange.error}")
-            )
+            found.append(catalog.SECURITY_HEADERS(exchange.target, f"no answer: {exchange.error}"))
             continue
-        for problem in _security_header_problems(exchange, https, hsts_min_age):
-            outcome.findings.append(catalog.SECURITY_HEADERS.finding(path, problem))
-    return outcome
+        for problem in _security_header_problems(exchange, https, hsts_min_age, framing):
+            found.append(catalog.SECURITY_HEADERS(exchange.target, problem))
+    return found
 
 
-def _headers_seen(exchange: Exchange) -> dict[str, object]:
-    names = (
-        "Strict-Transport-Security",
-        "X-Content-Type-Options",
-        "X-Frame-Options",
-        "Content-Security-Policy",
-    )
-    return {**exchange.summary(), **{name: exchange.header(name) for name in names}}
-
-
-def _security_header_problems(exchange: Exchange, https: bool, hsts_min_age: int) -> list[str]:
+def _security_header_problems(
+    exchange: Exchange, https: bool, hsts_min_age: int, framing: FramingPolicy
+) -> list[str]:
     problems = []
     if https:
         hsts = exchange.header("Strict-Transport-Security")
@@ -134,37 +156,59 @@ def _security_header_problems(exchange: Exchange, https: bool, hsts_min_age: int
             )
     if (exchange.header("X-Content-Type-Options") or "").strip().lower() != "nosniff":
         problems.append("X-Content-Type-Options: nosniff is missing")
+    judged = framing is FramingPolicy.ALWAYS or (
+        framing is FramingPolicy.HTML and is_html(exchange)
+    )
     frame = (exchange.header("X-Frame-Options") or "").strip().upper()
     csp = exchange.header("Content-Security-Policy") or ""
-    if frame not in FRAME_OPTIONS and "frame-ancestors" not in csp.lower():
+    if judged and frame not in FRAME_OPTIONS and "frame-ancestors" not in csp.lower():
+        where = " on an HTML answer" if framing is FramingPolicy.HTML else ""
         problems.append(
-            "framing is not restricted: neither X-Frame-Options DENY/SAMEORIGIN nor a "
+            f"framing is not restricted{where}: neither X-Frame-Options DENY/SAMEORIGIN nor a "
             "Content-Security-Policy frame-ancestors directive"
+            + (
+                ' (an API that serves no HTML may set [http.expect.headers] framing = "html")'
+                if framing is FramingPolicy.ALWAYS
+                else ""
+            )
         )
     return problems
 
 
-def version_leak(client: httpx.Client, paths: Sequence[str]) -> Outcome:
-    """No answer names the software's version or framework (Server, Via, X-Powered-By, ...)."""
-    outcome = Outcome()
-    for path in paths:
-        exchange = send(client, "GET", path)
-        shown = {
-            name: exchange.header(name)
-            for name in (*PRODUCT_HEADERS, *ADVERTISING_HEADERS)
-            if exchange.header(name) is not None
-        }
-        outcome.observed.append({**exchange.summary(), "headers": shown})
-        for name, value in shown.items():
-            assert value is not None
+# -- version leaks --------------------------------------------------------------------------
+
+
+def identifying_headers(exchange: Exchange) -> dict[str, str]:
+    """The headers of an answer that may name the software."""
+    shown = {}
+    for name in (*PRODUCT_HEADERS, *ADVERTISING_HEADERS):
+        value = exchange.header(name)
+        if value is not None:
+            shown[name] = value
+    return shown
+
+
+def version_leak_summary(exchange: Exchange) -> dict[str, object]:
+    return {**exchange.summary(), "headers": identifying_headers(exchange)}
+
+
+def version_leak_findings(exchanges: Sequence[Exchange]) -> list[Finding]:
+    """No answer names the software's version or framework (Server, Via, X-Powered-By, ...).
+
+    The subject says which answer leaked, and for an answer the edge proxy made itself (its
+    note), which one."""
+    found: list[Finding] = []
+    for exchange in exchanges:
+        where = exchange.target if not exchange.note else f"{exchange.request} ({exchange.note})"
+        for name, value in identifying_headers(exchange).items():
             problem = _leak(name, value)
             if problem:
-                outcome.findings.append(
-                    catalog.VERSION_LEAK.finding(
-                        f"{path} header {name}", f"{value!r} {problem}; remove or blank it"
+                found.append(
+                    catalog.VERSION_LEAK(
+                        f"{where} header {name}", f"{value!r} {problem}; remove or blank it"
                     )
                 )
-    return outcome
+    return found
 
 
 def _leak(name: str, value: str) -> str | None:
@@ -178,68 +222,92 @@ def _leak(name: str, value: str) -> str | None:
     return None
 
 
-# -- internal headers ---------------------------------------------------------------------
+# -- internal headers -----------------------------------------------------------------------
 
 
-def internal_headers(
-    client: httpx.Client, token: str | None, paths: Sequence[str], names: Sequence[str]
-) -> Outcome:
-    """Internal headers sent by a client (random values) are not echoed in the answer's
-    headers or body, and do not change the answer's status."""
-    outcome = Outcome()
-    auth = bearer(token) if token else {}
-    for path in paths:
-        sent = {name: f"deployverify-{secrets.token_hex(6)}" for name in names}
-        plain = send(client, "GET", path, headers=auth)
-        probed = send(client, "GET", path, headers={**auth, **sent})
-        echoed = _echoed(probed, sent)
-        outcome.observed.append(
-            {**probed.summary(), "sent": sorted(sent), "echoed": echoed, "baseline": plain.status}
-        )
+@dataclass(frozen=True)
+class InternalProbe:
+    """One route asked plainly and with internal headers carrying random values."""
+
+    path: str
+    sent: Mapping[str, str]  # header -> the random value sent
+    plain: Exchange
+    probed: Exchange
+
+    def echoed(self) -> list[str]:
+        """The internal headers whose value came back (in a header or the body)."""
+        if self.probed.status is None:
+            return []
+        haystack = self.probed.text() + "\n" + "\n".join(self.probed.header_values())
+        return [name for name, value in self.sent.items() if value in haystack]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            **self.probed.summary(),
+            "sent": sorted(self.sent),
+            "echoed": self.echoed(),
+            "baseline": self.plain.status,
+        }
+
+
+@dataclass(frozen=True)
+class InternalHeaders:
+    """The internal-header probes, asked with the verifier's token (or why there is none)."""
+
+    probes: tuple[InternalProbe, ...] = ()
+    token_problem: str | None = None
+
+    def summary(self) -> list[dict[str, object]]:
+        return [probe.summary() for probe in self.probes]
+
+
+def internal_header_findings(seen: InternalHeaders) -> list[Finding]:
+    """Internal headers sent by a client were not echoed in the answer, and did not change its
+    status."""
+    if seen.token_problem is not None:
+        return [
+            catalog.INTERNAL_HEADERS("token", f"could not obtain a token: {seen.token_problem}")
+        ]
+    found: list[Finding] = []
+    for probe in seen.probes:
+        echoed = probe.echoed()
         if echoed:
-            outcome.findings.append(
-                catalog.INTERNAL_HEADERS.finding(
-                    path,
+            found.append(
+                catalog.INTERNAL_HEADERS(
+                    probe.path,
                     f"client-sent {', '.join(echoed)} came back in the answer; strip internal "
                     "headers at the edge",
                 )
             )
-        elif probed.status != plain.status:
-            outcome.findings.append(
-                catalog.INTERNAL_HEADERS.finding(
-                    path,
-                    f"client-sent {', '.join(sent)} changed the answer from {plain.status} to "
-                    f"{probed.status}: the service trusts them",
+        elif probe.probed.status != probe.plain.status:
+            found.append(
+                catalog.INTERNAL_HEADERS(
+                    probe.path,
+                    f"client-sent {', '.join(probe.sent)} changed the answer from "
+                    f"{probe.plain.status} to {probe.probed.status}: the service trusts them",
                 )
             )
-    return outcome
+    return found
 
 
-def _echoed(exchange: Exchange, sent: Mapping[str, str]) -> list[str]:
-    if exchange.response is None:
-        return []
-    haystack = exchange.text() + "\n" + "\n".join(exchange.response.headers.values())
-    return [name for name, value in sent.items() if value in haystack]
+# -- rate-limit headers ---------------------------------------------------------------------
 
 
-# -- rate-limit headers -------------------------------------------------------------------
+def rate_limit_summary(exchange: Exchange, names: Sequence[str]) -> dict[str, object]:
+    return {**exchange.summary(), "headers": {name: exchange.header(name) for name in names}}
 
 
-def rate_limit_headers(
-    client: httpx.Client, path: str, names: Sequence[str], token: str | None = None
-) -> Outcome:
-    """One request to a rate-limited route carries every rate-limit header, as integers."""
-    outcome = Outcome()
-    exchange = send(client, "GET", path, headers=bearer(token) if token else {})
-    values = {name: exchange.header(name) for name in names}
-    outcome.observed.append({**exchange.summary(), "headers": values})
+def rate_limit_header_findings(exchange: Exchange, names: Sequence[str]) -> list[Finding]:
+    """One request to a rate-limited route carried every rate-limit header, as integers."""
+    path = exchange.target
     if exchange.status is None:
-        outcome.findings.append(catalog.RATE_HEADERS.finding(path, f"no answer: {exchange.error}"))
-        return outcome
+        return [catalog.RATE_HEADERS(path, f"no answer: {exchange.error}")]
+    values = {name: exchange.header(name) for name in names}
+    found: list[Finding] = []
     missing = [name for name, value in values.items() if value is None]
     if missing:
-        outcome.findings.append(
-            catalog.RATE_HEADERS.finding(
+        found.append(
+            catalog.RATE_HEADERS(
                 path,
                 f"answered {exchange.status} without {', '.join(missing)}: is rate limiting "
                 "configured (RATE_LIMIT_MAX / RATE_LIMIT_WINDOW_MS)?",
@@ -247,10 +315,8 @@ def rate_limit_headers(
         )
     malformed = [f"{n}: {v!r}" for n, v in values.items() if v is not None and not _int(v)]
     if malformed:
-        outcome.findings.append(
-            catalog.RATE_HEADERS.finding(path, f"not integers: {', '.join(malformed)}")
-        )
-    return outcome
+        found.append(catalog.RATE_HEADERS(path, f"not integers: {', '.join(malformed)}"))
+    return found
 
 
 def _int(value: str) -> bool:

@@ -1,35 +1,21 @@
-"""Latency and load probes: N requests with bounded concurrency over kept-alive connections.
+"""Latency and load: what a probe of N requests with bounded concurrency measured, and the
+thresholds it is judged against.
 
-One engine serves both: the read-only latency probe (tens of requests, a few at a time) and the
-destructive load probe (hundreds of concurrent users). It is bounded in requests and in time,
-counts its own requests in flight, and reports percentiles and the error rate as plain data;
-``judge`` holds them against the thresholds.
+The component runs the probes (``components.http.load``): the read-only latency probe (tens of
+requests, a few at a time) and the destructive load probe (many concurrent users). Both report
+a ``Sample``; ``latency_findings`` holds it against the thresholds.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
-import ssl
-import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpx
-
-from pytest_deployverify.checks.http.catalog import GatewayCheck
-from pytest_deployverify.checks.http.common import Outcome
-
-
-@dataclass(frozen=True)
-class Plan:
-    url: str
-    requests: int
-    concurrency: int
-    time_limit: float  # seconds; no new request starts after it
-    expected_status: int = 200
-    timeout: float = 5.0
+from pytest_deployverify.checks.findings import Finding, Rule
+from pytest_deployverify.checks.http.expectations import LatencyExpectations, LoadExpectations
+from pytest_deployverify.profile.model import Slo
 
 
 @dataclass
@@ -43,6 +29,8 @@ class Sample:
     max_in_flight: int = 0
     elapsed_s: float = 0.0
     timed_out: bool = False  # the time limit stopped it before every request was sent
+    target: str = ""  # "GET /health/live"
+    concurrency: int = 0
 
     @property
     def completed(self) -> int:
@@ -84,58 +72,6 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def measure(
-    plan: Plan,
-    *,
-    verify: bool | ssl.SSLContext = True,
-    headers: Mapping[str, str] | None = None,
-) -> Sample:
-    """Run ``plan`` on a private event loop (call it from synchronous code)."""
-    return asyncio.run(_run(plan, verify, dict(headers or {})))
-
-
-async def _run(plan: Plan, verify: bool | ssl.SSLContext, headers: dict[str, str]) -> Sample:
-    sample = Sample(planned=plan.requests)
-    issued = 0
-    in_flight = 0
-    limits = httpx.Limits(
-        max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency
-    )
-    started = time.perf_counter()
-    deadline = started + plan.time_limit
-    async with httpx.AsyncClient(
-        verify=verify, headers=headers, limits=limits, timeout=plan.timeout
-    ) as client:
-
-        async def user() -> None:
-            nonlocal issued, in_flight
-            while issued < plan.requests:
-                if time.perf_counter() >= deadline:
-                    sample.timed_out = True
-                    return
-                issued += 1  # single-threaded loop: no lock needed between awaits
-                in_flight += 1
-                sample.max_in_flight = max(sample.max_in_flight, in_flight)
-                begun = time.perf_counter()
-                try:
-                    response = await client.get(plan.url)
-                    await response.aread()
-                except httpx.HTTPError as exc:
-                    sample.statuses[type(exc).__name__] += 1
-                    sample.errors += 1
-                else:
-                    sample.durations_ms.append((time.perf_counter() - begun) * 1000)
-                    sample.statuses[str(response.status_code)] += 1
-                    if response.status_code != plan.expected_status:
-                        sample.errors += 1
-                finally:
-                    in_flight -= 1
-
-        await asyncio.gather(*(user() for _ in range(min(plan.concurrency, plan.requests))))
-    sample.elapsed_s = time.perf_counter() - started
-    return sample
-
-
 @dataclass(frozen=True)
 class Thresholds:
     p50_ms: float | None = None
@@ -148,36 +84,55 @@ class Thresholds:
         return {name: value for name, value in vars(self).items() if value is not None}
 
 
-def judge(sample: Sample, thresholds: Thresholds, check: GatewayCheck, subject: str) -> Outcome:
+def latency_thresholds(cfg: LatencyExpectations, slo: Slo) -> Thresholds:
+    """``[http.expect.latency]``, falling back to ``[slo]``."""
+    return Thresholds(
+        p50_ms=cfg.p50_ms,
+        p95_ms=cfg.p95_ms or slo.p95_latency_ms,
+        p99_ms=cfg.p99_ms or slo.p99_latency_ms,
+        max_error_rate=slo.error_rate if cfg.max_error_rate is None else cfg.max_error_rate,
+    )
+
+
+def load_thresholds(cfg: LoadExpectations, slo: Slo) -> Thresholds:
+    """``[http.expect.load]``, falling back to ``[slo]``."""
+    return Thresholds(
+        p95_ms=cfg.p95_ms or slo.p95_latency_ms,
+        max_error_rate=slo.error_rate if cfg.max_error_rate is None else cfg.max_error_rate,
+    )
+
+
+def latency_findings(
+    sample: Sample, thresholds: Thresholds, rule: Rule, subject: str
+) -> list[Finding]:
     """Percentiles under their thresholds, error rate at most the maximum, every request done."""
-    outcome = Outcome(observed=[sample.summary()])
     if sample.completed == 0:
-        outcome.findings.append(check.finding(subject, "no request completed"))
-        return outcome
+        return [rule(subject, "no request completed")]
+    found: list[Finding] = []
     for q, limit in ((50, thresholds.p50_ms), (95, thresholds.p95_ms), (99, thresholds.p99_ms)):
         value = sample.percentile(q)
         if limit is not None and value is not None and value > limit:
-            outcome.findings.append(
-                check.finding(
+            found.append(
+                rule(
                     subject,
                     f"P{q} latency {value:.1f} ms exceeds {limit:g} ms "
                     f"({len(sample.durations_ms)} answered requests)",
                 )
             )
     if sample.error_rate > thresholds.max_error_rate:
-        outcome.findings.append(
-            check.finding(
+        found.append(
+            rule(
                 subject,
                 f"error rate {sample.error_rate:.2%} ({sample.errors} of {sample.completed}; "
                 f"statuses {dict(sample.statuses)}) exceeds {thresholds.max_error_rate:.2%}",
             )
         )
     if sample.timed_out:
-        outcome.findings.append(
-            check.finding(
+        found.append(
+            rule(
                 subject,
                 f"only {sample.completed} of {sample.planned} requests finished within the "
                 f"time limit of {sample.elapsed_s:.0f} s",
             )
         )
-    return outcome
+    return found

@@ -1,4 +1,9 @@
-"""The published OpenAPI document: fetched, validated, and read for the routes that need a token."""
+"""The published OpenAPI document: judged valid, and read for the routes that need a token.
+
+The component fetches the document (read ``http.openapi``) and, apart, validates it with the
+optional ``openapi-spec-validator`` (read ``http.openapi_validation``: the validator's complaints
+as plain data), so the readers that only need the document's routes do not wait on validation.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
+from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.http import catalog
-from pytest_deployverify.checks.http.common import Outcome, Route, clip, send
+from pytest_deployverify.checks.http.exchange import Exchange, Route, clip
 
 OPERATION_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 VALIDATOR_MISSING = (
@@ -18,59 +22,63 @@ VALIDATOR_MISSING = (
 )
 
 
-@dataclass
-class OpenApiOutcome(Outcome):
-    document: dict[str, Any] | None = None
+class ValidatorMissing(Exception):
+    """The optional validator is not installed: the document cannot be judged here."""
 
 
-def fetch(client: httpx.Client, path: str) -> OpenApiOutcome:
-    """GET the document; a finding when it is not there or not a JSON object."""
-    outcome = OpenApiOutcome()
-    exchange = send(client, "GET", path)
-    outcome.observed.append(exchange.summary())
+@dataclass(frozen=True)
+class OpenApiSnapshot:
+    """The answer at the document's path, and the document when it is a JSON object."""
+
+    exchange: Exchange
+    document: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def summary(self) -> dict[str, object]:
+        data: dict[str, object] = dict(self.exchange.summary())
+        if self.document is not None:
+            data["openapi"] = self.document.get("openapi") or self.document.get("swagger")
+            data["title"] = (self.document.get("info") or {}).get("title")
+            data["operations"] = len(operations(self.document))
+        return data
+
+
+def published_findings(snapshot: OpenApiSnapshot) -> list[Finding]:
+    """The document is there (200) and is a JSON object."""
+    exchange = snapshot.exchange
     if exchange.status != 200:
-        shown = exchange.status if exchange.status is not None else exchange.error
-        outcome.findings.append(
-            catalog.OPENAPI.finding(path, f"answered {shown}; expected 200 with the document")
-        )
-        return outcome
-    document = exchange.json()
-    if not isinstance(document, dict):
-        outcome.findings.append(catalog.OPENAPI.finding(path, "the answer is not a JSON object"))
-        return outcome
-    outcome.document = document
-    return outcome
-
-
-def validate(document: Mapping[str, Any], where: str) -> Outcome:
-    """Validate against the OpenAPI schema of its version (2.0, 3.0, 3.1).
-
-    ``skipped`` explains itself when the optional validator is not installed."""
-    outcome = Outcome()
-    try:
-        from openapi_spec_validator import validate as validate_spec
-    except ImportError:
-        outcome.skipped = VALIDATOR_MISSING
-        return outcome
-    try:
-        validate_spec(document)
-    except Exception as exc:  # the validator's errors share no useful base class across versions
-        message = getattr(exc, "message", None) or str(exc)
-        at = getattr(exc, "json_path", None)  # jsonschema's location of the offending part
-        located = f" at {at}" if isinstance(at, str) and at != "$" else ""
-        outcome.findings.append(
-            catalog.OPENAPI.finding(
-                where, f"not a valid OpenAPI document{located}: {clip(message, 300)}"
+        return [
+            catalog.OPENAPI(
+                exchange.target,
+                f"answered {exchange.shown()}; expected 200 with the document",
             )
-        )
-    outcome.observed.append(
-        {
-            "openapi": document.get("openapi") or document.get("swagger"),
-            "title": (document.get("info") or {}).get("title"),
-            "operations": len(operations(document)),
-        }
-    )
-    return outcome
+        ]
+    if snapshot.document is None:
+        return [catalog.OPENAPI(exchange.target, "the answer is not a JSON object")]
+    return []
+
+
+def validation_findings(
+    snapshot: OpenApiSnapshot, problems: tuple[str, ...] | None
+) -> list[Finding]:
+    """The document is valid against the OpenAPI schema of its version (2.0, 3.0, 3.1):
+    ``problems`` is what the validator said (``()``: valid; ``None``: no validator installed,
+    which raises ``ValidatorMissing``, its message saying how to install it)."""
+    if snapshot.document is None:
+        return []
+    if problems is None:
+        raise ValidatorMissing(VALIDATOR_MISSING)
+    return [
+        catalog.OPENAPI(snapshot.exchange.target, f"not a valid OpenAPI document{problem}")
+        for problem in problems
+    ]
+
+
+def validator_problem(exc: BaseException) -> str:
+    """The validator's complaint as the finding shows it: `` at <location>: <message>``."""
+    message = getattr(exc, "message", None) or str(exc)
+    at = getattr(exc, "json_path", None)  # jsonschema's location of the offending part
+    located = f" at {at}" if isinstance(at, str) and at != "$" else ""
+    return f"{located}: {clip(message, 300)}"
 
 
 @dataclass(frozen=True)
@@ -100,12 +108,12 @@ def operations(document: Mapping[str, Any]) -> list[Operation]:
     return sorted(found, key=lambda op: op.route)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoutePlan:
     """Which routes must refuse anonymous requests, and which look public by accident."""
 
-    protected: list[Route] = field(default_factory=list)
-    undeclared_public: list[Route] = field(default_factory=list)
+    protected: tuple[Route, ...] = ()
+    undeclared_public: tuple[Route, ...] = ()
 
 
 def route_plan(
@@ -121,9 +129,9 @@ def route_plan(
     listed = {Route.parse(text) for text in protected_routes}
     ops = operations(document) if document else []
     protected = {op.route for op in ops if op.secured} | listed
-    plan = RoutePlan(protected=sorted(protected - public))
+    undeclared: tuple[Route, ...] = ()
     if public:
-        plan.undeclared_public = sorted(
-            op.route for op in ops if not op.secured and op.route not in public | listed
+        undeclared = tuple(
+            sorted(op.route for op in ops if not op.secured and op.route not in public | listed)
         )
-    return plan
+    return RoutePlan(protected=tuple(sorted(protected - public)), undeclared_public=undeclared)

@@ -1,85 +1,59 @@
-"""The destructive rate-limit probe: a bounded burst must be answered with 429.
+"""The rate-limit burst: a bounded burst must be answered with 429 (with Retry-After).
 
-It spends the probing client's allowance for the current window, so later requests from the
-same client may be refused until the window resets: run it after the read-only checks.
+The component sends the burst (``components.http.load``), a destructive probe: it spends the
+probing client's allowance for the current window, so it runs after the read-only checks.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import httpx
-
+from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.http import catalog
-from pytest_deployverify.checks.http.common import Exchange, Outcome, bearer, send
 
 
 @dataclass
-class BurstOutcome(Outcome):
+class BurstResult:
+    """What a burst of at most ``limit`` requests got back; sending stops at the first 429."""
+
+    path: str
+    limit: int
+    concurrency: int
     sent: int = 0
     statuses: Counter[str] = field(default_factory=Counter)
     first_limited_at: int | None = None  # 1-based number of the request that got the first 429
+    retry_after: str | None = None  # the first 429's Retry-After header
+    account: str = "anonymous"  # or "dedicated account" ([http.expect.rate_limit] login/client)
+    problem: str | None = None  # why the burst was not sent (its account got no token)
 
+    @property
+    def limited(self) -> bool:
+        return self.first_limited_at is not None
 
-def burst(
-    client: httpx.Client,
-    path: str,
-    *,
-    count: int,
-    concurrency: int = 8,
-    token: str | None = None,
-    require_retry_after: bool = True,
-) -> BurstOutcome:
-    """Up to ``count`` GETs, ``concurrency`` at a time; stops sending at the first 429."""
-    outcome = BurstOutcome()
-    lock = threading.Lock()
-    stop = threading.Event()
-    limited: list[Exchange] = []
-    headers = bearer(token) if token else {}
-
-    def worker() -> None:
-        while not stop.is_set():
-            with lock:
-                if outcome.sent >= count:
-                    return
-                outcome.sent += 1
-                number = outcome.sent
-            exchange = send(client, "GET", path, headers=headers)
-            with lock:
-                outcome.statuses[str(exchange.status or "error")] += 1
-                if exchange.status == 429:
-                    if outcome.first_limited_at is None or number < outcome.first_limited_at:
-                        outcome.first_limited_at = number
-                    limited.append(exchange)
-                    stop.set()
-
-    workers = max(1, min(concurrency, count))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="burst") as pool:
-        futures = [pool.submit(worker) for _ in range(workers)]
-    for future in futures:
-        future.result()  # a bug in a worker must surface, not vanish with its thread
-    outcome.observed.append(
-        {
-            "path": path,
-            "sent": outcome.sent,
-            "limit": count,
-            "statuses": dict(outcome.statuses),
-            "first_429_at": outcome.first_limited_at,
+    def summary(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "sent": self.sent,
+            "limit": self.limit,
+            "statuses": dict(self.statuses),
+            "first_429_at": self.first_limited_at,
+            "retry_after": self.retry_after,
         }
-    )
-    if not limited:
-        outcome.findings.append(
-            catalog.RATE_BURST.finding(
-                path,
-                f"{outcome.sent} requests ({concurrency} at a time) got no 429 (statuses: "
-                f"{dict(outcome.statuses)}); expected the rate limit to refuse the burst",
+
+
+def burst_findings(result: BurstResult, *, require_retry_after: bool = True) -> list[Finding]:
+    """The burst met a 429 before its end, and the 429 said when to retry."""
+    if result.problem is not None:
+        return [catalog.RATE_BURST(result.path, result.problem)]
+    if not result.limited:
+        return [
+            catalog.RATE_BURST(
+                result.path,
+                f"{result.sent} requests ({result.concurrency} at a time) got no 429 (statuses: "
+                f"{dict(result.statuses)}); expected the rate limit to refuse the burst",
             )
-        )
-    elif require_retry_after and limited[0].header("Retry-After") is None:
-        outcome.findings.append(
-            catalog.RATE_BURST.finding(path, "the 429 answer has no Retry-After header")
-        )
-    return outcome
+        ]
+    if require_retry_after and result.retry_after is None:
+        return [catalog.RATE_BURST(result.path, "the 429 answer has no Retry-After header")]
+    return []

@@ -6,33 +6,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import httpx
-
-from pytest_deployverify.checks.findings import Finding
+from pytest_deployverify.checks.findings import Finding, NotApplicable
 from pytest_deployverify.checks.http import catalog
-from pytest_deployverify.checks.http.common import Exchange, Outcome, clip, lookup, send
+from pytest_deployverify.checks.http.exchange import Exchange, answer, clip, lookup
+from pytest_deployverify.checks.versions import VersionComparison, compare_versions
 
 
-def health(client: httpx.Client, paths: Sequence[str], *, timeout: float | None = None) -> Outcome:
-    """Every health path answers 200 within ``timeout`` (default: the client's timeout)."""
-    outcome = Outcome()
-    for path in paths:
-        exchange = send(client, "GET", path, timeout=timeout)
-        outcome.observed.append(exchange.summary())
-        if exchange.status != 200:
-            outcome.findings.append(
-                catalog.HEALTH.finding(path, f"{_answer(exchange)}; expected 200 in time")
-            )
-    return outcome
-
-
-def _answer(exchange: Exchange) -> str:
-    if exchange.status is None:
-        return f"no answer: {exchange.error}"
-    body = exchange.json()
-    found, message = lookup(body, "error.message")
-    detail = f" ({clip(str(message))})" if found else ""
-    return f"answered {exchange.status}{detail}"
+def health_findings(exchanges: Sequence[Exchange]) -> list[Finding]:
+    """Every health path answered 200 within the timeout."""
+    return [
+        catalog.HEALTH(exchange.target, f"{answer(exchange)}; expected 200 in time")
+        for exchange in exchanges
+        if exchange.status != 200
+    ]
 
 
 # -- metrics ------------------------------------------------------------------------------
@@ -96,115 +82,155 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def metrics(
-    client: httpx.Client,
-    path: str,
-    *,
-    public: bool = True,
-    internal_url: str | None = None,
-) -> Outcome:
-    """Metrics answer in Prometheus text format: at ``path`` when public; else ``path`` must NOT
-    answer through the public URL, and ``internal_url`` (when given) must."""
-    outcome = Outcome()
-    exchange = send(client, "GET", path)
-    outcome.observed.append(exchange.summary())
+@dataclass(frozen=True)
+class MetricsProbe:
+    """The metrics path through the public URL, and the internal metrics URL when the profile
+    gives one."""
+
+    public: Exchange
+    internal: Exchange | None = None
+
+    @property
+    def exchanges(self) -> list[Exchange]:
+        return [e for e in (self.public, self.internal) if e is not None]
+
+
+def metrics_findings(probe: MetricsProbe, *, public: bool = True) -> list[Finding]:
+    """Metrics answer in Prometheus text format: at the path when public; else the path must NOT
+    answer through the public URL, and the internal URL (when given) must."""
     if public:
-        outcome.findings += _exposition_findings(exchange, path)
-        return outcome
+        return _exposition_findings(probe.public)
+    found: list[Finding] = []
+    exchange = probe.public
     if exchange.status == 200 and parse_exposition(exchange.text()).samples:
-        outcome.findings.append(
-            catalog.METRICS.finding(
-                path,
+        found.append(
+            catalog.METRICS(
+                exchange.target,
                 "metrics are reachable through the public URL (answered 200 with samples); "
                 "the profile says they must not be public (metrics_public = false)",
             )
         )
-    if internal_url:
-        inner = send(client, "GET", internal_url)
-        outcome.observed.append(inner.summary())
-        outcome.findings += _exposition_findings(inner, internal_url)
-    return outcome
+    if probe.internal is not None:
+        found += _exposition_findings(probe.internal)
+    return found
 
 
-def _exposition_findings(exchange: Exchange, where: str) -> list[Finding]:
+def exposition_summary(exchange: Exchange) -> dict[str, object]:
+    """What the metrics answer held, for evidence."""
+    parsed = parse_exposition(exchange.text()) if exchange.status == 200 else Exposition()
+    return {
+        **exchange.summary(),
+        "samples": parsed.samples,
+        "families": len(parsed.families),
+        "errors": parsed.errors[:3],
+    }
+
+
+def _exposition_findings(exchange: Exchange) -> list[Finding]:
+    where = exchange.target
     if exchange.status != 200:
-        return [catalog.METRICS.finding(where, f"{_answer(exchange)}; expected 200 with metrics")]
+        return [catalog.METRICS(where, f"{answer(exchange)}; expected 200 with metrics")]
     parsed = parse_exposition(exchange.text())
     if parsed.errors:
         shown = "; ".join(parsed.errors[:3])
         more = f" (+{len(parsed.errors) - 3} more)" if len(parsed.errors) > 3 else ""
-        return [catalog.METRICS.finding(where, f"not valid Prometheus text format: {shown}{more}")]
+        return [catalog.METRICS(where, f"not valid Prometheus text format: {shown}{more}")]
     if parsed.samples == 0:
-        return [catalog.METRICS.finding(where, "answered 200 but exposes no samples")]
+        return [catalog.METRICS(where, "answered 200 but exposes no samples")]
     return []
 
 
-# -- version and error shape --------------------------------------------------------------
+# -- version --------------------------------------------------------------------------------
 
 
-@dataclass
-class VersionOutcome(Outcome):
-    observed_version: str | None = None
-
-
-def version(client: httpx.Client, path: str, field_path: str, expected: str) -> VersionOutcome:
-    """The version the service reports (JSON ``field_path`` at ``path``) equals ``expected``."""
-    outcome = VersionOutcome()
-    exchange = send(client, "GET", path)
-    outcome.observed.append(exchange.summary())
+def reported_version(exchange: Exchange, field_path: str) -> str | None:
+    """The version the answer reports at ``field_path`` (a string or a number), else None."""
     if exchange.status != 200:
-        outcome.findings.append(
-            catalog.VERSION.finding(path, f"{_answer(exchange)}; expected 200 with the version")
-        )
-        return outcome
+        return None
     found, value = lookup(exchange.json(), field_path)
     if not found or not isinstance(value, str | int | float) or isinstance(value, bool):
-        outcome.findings.append(
-            catalog.VERSION.finding(path, f"the JSON answer has no {field_path!r} field")
-        )
-        return outcome
-    outcome.observed_version = str(value)
-    if outcome.observed_version != expected:
-        outcome.findings.append(
-            catalog.VERSION.finding(
-                path,
-                f"reports version {outcome.observed_version!r}; the profile expects {expected!r} "
-                "(old pods still serving, or the wrong image?)",
-            )
-        )
-    return outcome
+        return None
+    return str(value)
 
 
-def error_shape(client: httpx.Client, paths: Sequence[str], fields: Sequence[str]) -> Outcome:
-    """A request for an unknown path answers 4xx with JSON holding every field, non-empty."""
-    outcome = Outcome()
-    for path in paths:
-        exchange = send(client, "GET", path)
-        outcome.observed.append(exchange.summary())
+def version_comparison(
+    exchange: Exchange, field_path: str, expected: str
+) -> VersionComparison | None:
+    """What was compared (as written and normalised), when the answer reports a version."""
+    observed = reported_version(exchange, field_path)
+    return None if observed is None else compare_versions(expected, observed)
+
+
+def version_findings(exchange: Exchange, field_path: str, expected: str) -> list[Finding]:
+    """The version the service reports names the expected release (``v1.4.2`` is ``1.4.2``, and
+    build metadata does not make another release)."""
+    path = exchange.target
+    if exchange.status != 200:
+        return [catalog.VERSION(path, f"{answer(exchange)}; expected 200 with the version")]
+    comparison = version_comparison(exchange, field_path, expected)
+    if comparison is None:
+        return [catalog.VERSION(path, f"the JSON answer has no {field_path!r} field")]
+    if comparison.same:
+        return []
+    return [
+        catalog.VERSION(
+            path,
+            f"reports version {comparison.observed!r}; the profile expects {expected!r} "
+            f"(compared {comparison.observed_normalized} with {comparison.expected_normalized}: "
+            "old pods still serving, or the wrong image?)",
+        )
+    ]
+
+
+# -- error shape ----------------------------------------------------------------------------
+
+
+def error_shape_findings(exchanges: Sequence[Exchange], fields: Sequence[str]) -> list[Finding]:
+    """Each request for an unknown path answered 4xx with JSON holding every field, non-empty.
+
+    Only a shape the profile declares is judged: without ``fields`` (a framework's default
+    plain-text 404 is no defect by itself) the check does not apply."""
+    if not fields:
+        raise NotApplicable(
+            "[http.expect] error_fields is not set: no documented error shape to judge against"
+        )
+    found: list[Finding] = []
+    for exchange in exchanges:
+        path = exchange.target
         if exchange.status is None or not 400 <= exchange.status < 500:
-            outcome.findings.append(
-                catalog.ERROR_SHAPE.finding(path, f"{_answer(exchange)}; expected a 4xx error")
-            )
+            found.append(catalog.ERROR_SHAPE(path, f"{answer(exchange)}; expected a 4xx error"))
             continue
         body = exchange.json()
         if body is None:
             kind = exchange.header("content-type") or "no content type"
-            outcome.findings.append(
-                catalog.ERROR_SHAPE.finding(
-                    path, f"the {exchange.status} answer is not JSON ({kind})"
+            found.append(
+                catalog.ERROR_SHAPE(
+                    path,
+                    f"the {exchange.status} answer is not JSON ({kind}); the profile declares "
+                    f"the error shape {', '.join(fields)}",
                 )
             )
             continue
         missing = [f for f in fields if not _non_empty(lookup(body, f))]
         if missing:
-            outcome.findings.append(
-                catalog.ERROR_SHAPE.finding(
+            found.append(
+                catalog.ERROR_SHAPE(
                     path,
                     f"the {exchange.status} answer lacks {', '.join(missing)} "
                     f"(expected fields: {', '.join(fields)})",
                 )
             )
-    return outcome
+    return found
+
+
+def error_summary(exchange: Exchange, fields: Sequence[str]) -> dict[str, object]:
+    """The error answer and which declared fields it holds, for evidence."""
+    body = exchange.json()
+    return {
+        **exchange.summary(),
+        "content_type": exchange.header("content-type"),
+        "fields": {f: _non_empty(lookup(body, f)) for f in fields},
+    }
 
 
 def _non_empty(found_value: tuple[bool, object]) -> bool:
