@@ -2,17 +2,20 @@
 
 The emulator serves the sandbox cluster scaled coherently: the gateway Deployment at N replicas
 (N ready pods from ``make_pods``, EndpointSlices of 100 endpoints, enough nodes), so every item
-still passes. Two measurements per size:
+still passes. Per size:
 
-* in-process: ``KubeChecklist.run_all()`` with one reader, the checklist run 1x and 5x;
-* pytest: ``verify/test_*_kubernetes.py`` in a fresh process (as a user runs it), each test
-  repeated 1x and 5x by a conftest that parametrizes every test.
+* in-process: ``KubeChecklist.live(...).run_all()`` with one reader, the checklist run 1x and 5x;
+* the same 1x with every request answered ``--latency`` seconds late (default 0.05: a remote
+  region): the reads are concurrent, so the run waits a few round trips, not one per kind;
+* pytest: the shipped checklist in a fresh process (as a user runs it), each item repeated 1x
+  and 5x by a plugin that parametrizes every test.
 
 Requests are counted on the emulator's request log. They must not grow with the number of checks
-(one LIST per kind and namespace per run, plus two self-reviews); they grow with pods only by
-pages of ``page_size``.
+(one LIST per kind and namespace per run, two self-reviews, and the bounded log tails of the
+workload's containers); they grow with pods only by pages of ``page_size`` and by the logs of at
+most ``[kubernetes.expect.pod_logs] max_pods`` pods.
 
-    python bench/bench_kube_checklist.py [--sizes 10 100 1000] [--no-pytest]
+    python bench/bench_kube_checklist.py [--sizes 10 100 1000] [--latency 0.05] [--no-pytest]
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +40,6 @@ from sandbox.kube import KubeEmulator, make_pods, server  # noqa: E402
 from tests.kube_checklist.cluster import (  # noqa: E402
     APP,
     NS,
-    VERIFY_FILES,
     apply_baseline_fixes,
     profile_from,
     profile_text,
@@ -47,16 +48,25 @@ from tests.kube_checklist.cluster import (  # noqa: E402
 PODS_PER_NODE = 14  # 3920m allocatable / 250m requested per gateway pod, leaving headroom
 SLICE_SIZE = 100
 PYTEST_ARGS = (
+    "verify",
     "--env",
     "k8s",
     "--env-dir",
     "envs",
+    "--checklist",
+    "all",
+    "-k",
+    "test_kubernetes",
     "-q",
     "-p",
     "no:cacheprovider",
+    "-p",
+    "bench_repeat",
 )  # the EndpointSlice controller's default maxEndpointsPerSlice
 
-REPEAT_CONFTEST = """\
+# A plugin (-p bench_repeat), not a conftest: the checklist modules ship in the package, outside
+# any conftest's folder.
+REPEAT_PLUGIN = """\
 import os
 import pytest
 
@@ -164,11 +174,12 @@ def in_process(kube: KubeEmulator, kubeconfig: Path, repeat: int) -> tuple[int, 
 
 
 def with_pytest(kubeconfig: Path, folder: Path, repeat: int) -> tuple[int, float, str]:
-    """(tests, seconds, summary line) of a pytest process over the verify files."""
-    environment = {**os.environ, "KUBE_BENCH_REPEAT": str(repeat)}
+    """(exit code, seconds, summary line) of a pytest process over the shipped checklist."""
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "KUBE_BENCH_REPEAT": str(repeat), "PYTHONPATH": path}
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "verify", *PYTEST_ARGS],
+        [sys.executable, "-m", "pytest", *PYTEST_ARGS],
         cwd=folder,
         env=environment,
         capture_output=True,
@@ -182,11 +193,9 @@ def with_pytest(kubeconfig: Path, folder: Path, repeat: int) -> tuple[int, float
 
 def project(root: Path, kubeconfig: Path) -> Path:
     folder = root / "project"
-    (folder / "verify").mkdir(parents=True)
+    (folder / "verify").mkdir(parents=True)  # the team's own tests: none
     (folder / "envs").mkdir()
-    for file in VERIFY_FILES:
-        shutil.copy(REPO / "verify" / file, folder / "verify" / file)
-    (folder / "verify" / "conftest.py").write_text(REPEAT_CONFTEST, encoding="utf-8")
+    (folder / "bench_repeat.py").write_text(REPEAT_PLUGIN, encoding="utf-8")
     (folder / "envs" / "k8s.toml").write_text(profile_text(kubeconfig), encoding="utf-8")
     return folder
 
@@ -194,6 +203,9 @@ def project(root: Path, kubeconfig: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument(
+        "--latency", type=float, default=0.05, help="seconds each request is answered late"
+    )
     parser.add_argument("--no-pytest", action="store_true", help="in-process measurements only")
     args = parser.parse_args()
     # The emulator's handler writes headers and body separately; without TCP_NODELAY each
@@ -209,6 +221,9 @@ def main() -> None:
             in_process(kube, kubeconfig, 1)  # warm the client's lazily built validators
             req1, sec1, failed = in_process(kube, kubeconfig, 1)
             req5, sec5, _ = in_process(kube, kubeconfig, 5)
+            kube.faults.set_latency(args.latency)
+            _, slow, _ = in_process(kube, kubeconfig, 1)
+            kube.faults.clear()
             row: dict[str, Any] = {
                 "pods": size,
                 "nodes": _node_count(size),
@@ -216,6 +231,8 @@ def main() -> None:
                 "req 5x": req5,
                 "run 1x s": f"{sec1:.3f}",
                 "run 5x s": f"{sec5:.3f}",
+                f"1x at +{args.latency * 1000:g} ms s": f"{slow:.3f}",
+                "round trips": f"{(slow - sec1) / args.latency:.1f}" if args.latency else "-",
                 "failed items": failed,
             }
             if not args.no_pytest:

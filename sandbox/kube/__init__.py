@@ -7,8 +7,9 @@ The official `kubernetes` client talks to it exactly as to a real cluster::
         config.load_kube_config(config_file=str(tmp_path / "kubeconfig"), context="emulator")
         client.AppsV1Api().read_namespaced_deployment("api-gateway", "api-gateway")
 
-Tests shape the cluster through `kube.store` (put/delete/load_yaml/replace_all), RBAC through
-`kube.access`, failures through `kube.faults`, and read the request log with `kube.count(...)`.
+Tests shape the cluster through `kube.store` (put/delete/load_yaml/replace_all), container logs
+through `kube.logs` (`GET .../pods/{name}/log`), RBAC through `kube.access`, failures through
+`kube.faults`, and read the request log with `kube.count(...)`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sandbox.kube.faults import Faults
 from sandbox.kube.generate import default_pod_template, make_pods
 from sandbox.kube.helm import decode_release, encode_release, release_secret
 from sandbox.kube.kubeconfig import kubeconfig_document, write_kubeconfig
+from sandbox.kube.logs import PodLogs
 from sandbox.kube.requestlog import RequestRecord
 from sandbox.kube.store import ObjectStore
 
@@ -28,6 +30,7 @@ __all__ = [
     "Faults",
     "KubeEmulator",
     "ObjectStore",
+    "PodLogs",
     "RequestRecord",
     "Rule",
     "decode_release",

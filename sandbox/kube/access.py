@@ -116,12 +116,13 @@ class AccessPolicy:
     def forbid(
         self, kind: str, namespace: str | None = None, verbs: Iterable[str] = READ_VERBS
     ) -> None:
-        """Make `kind` (kind/plural/short name) forbidden in `namespace` (None: everywhere)."""
-        resource = resolve(kind)
+        """Make `kind` (kind/plural/short name, or a subresource such as ``pods/log``)
+        forbidden in `namespace` (None: everywhere)."""
+        base, _, sub = kind.partition("/")
+        resource = resolve(base)
+        plural = f"{resource.plural}/{sub}" if sub else resource.plural
         with self._lock:
-            self.denials.append(
-                Denial(resource.group, resource.plural, namespace, frozenset(verbs))
-            )
+            self.denials.append(Denial(resource.group, plural, namespace, frozenset(verbs)))
 
     def reset(self) -> None:
         """Back to read-only, no denials."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.kube import discovery, paging
 from sandbox.kube.access import AccessPolicy
+from sandbox.kube.logs import PodLogs, resolve_container
 from sandbox.kube.requestlog import RequestRecord
 from sandbox.kube.resources import REVIEW_RESOURCES, ResourceType, by_path
 from sandbox.kube.selectors import (
@@ -94,9 +95,11 @@ class KubeApi:
         token: Callable[[], str],
         server_address: Callable[[], str],
         git_version: str = "v1.32.3",
+        logs: PodLogs | None = None,
     ) -> None:
         self.store = store
         self.access = access
+        self.logs = logs if logs is not None else PodLogs()
         self._token = token
         self._server_address = server_address
         self.git_version = git_version
@@ -143,6 +146,8 @@ class KubeApi:
         if route.resource in REVIEW_RESOURCES:
             record.verb = "create" if req.method == "POST" else None
             return self._review(req, route)
+        if route.resource.plural == "pods" and route.subresource == "log":
+            return self._log(req, route, record)
         return self._resource(req, route, record)
 
     def _authenticate(self, req: ApiRequest) -> None:
@@ -210,6 +215,38 @@ class KubeApi:
             return self._watch(req, route)
         # Writes are outside the emulator's scope; the attempt is recorded by the caller.
         raise method_not_allowed()
+
+    def _log(self, req: ApiRequest, route: _Route, record: RequestRecord) -> ApiResponse:
+        """``GET .../pods/{name}/log``: the container's log as text (tailLines, limitBytes,
+        previous, container), authorized as ``get`` on ``pods/log``."""
+        resource = route.resource
+        record.resource = "pods/log"
+        if req.method != "GET":
+            record.verb = None
+            raise method_not_allowed()
+        record.verb = "get"
+        if not self.access.allows("get", resource.group, "pods/log", route.namespace):
+            raise forbidden(
+                resource, "get", self.access.user, route.namespace, route.name, subresource="log"
+            )
+        if route.name is None or route.namespace is None:
+            raise path_not_found()
+        stored = self.store.lookup(resource, route.namespace, route.name)
+        if stored is None:
+            raise not_found(resource, route.name)
+        previous = _truthy(req.param("previous"))
+        container, problem = resolve_container(stored.obj, req.param("container"), previous)
+        if problem is not None:
+            raise bad_request(problem)
+        lines = self.logs.lines(route.namespace, route.name, container, previous)
+        tail = _limit(req.param("tailLines"))
+        if tail is not None:
+            lines = lines[-tail:] if tail else []
+        body = "".join(line + "\n" for line in lines).encode()
+        limit = _limit(req.param("limitBytes"))
+        if limit is not None:
+            body = body[:limit]
+        return ApiResponse(200, body, "text/plain")
 
     def _list(self, req: ApiRequest, route: _Route) -> ApiResponse:
         resource = route.resource

@@ -18,6 +18,7 @@ from sandbox.kube import kubeconfig
 from sandbox.kube.access import DEFAULT_USER, AccessPolicy
 from sandbox.kube.api import KubeApi
 from sandbox.kube.faults import Faults
+from sandbox.kube.logs import PodLogs
 from sandbox.kube.requestlog import RequestLog, RequestRecord
 from sandbox.kube.server import EmulatorHTTPServer
 from sandbox.kube.store import ObjectStore
@@ -49,6 +50,7 @@ class KubeEmulator:
         self.token = token if token is not None else secrets.token_urlsafe(32)
         self.access = AccessPolicy(user=user)
         self.faults = Faults()
+        self.logs = PodLogs()
         self._log = RequestLog()
         self._host = host
         self._requested_port = port
@@ -60,6 +62,7 @@ class KubeEmulator:
             token=lambda: self.token,
             server_address=lambda: f"{self._host}:{self.port}",
             git_version=git_version,
+            logs=self.logs,
         )
         self._stop_event = threading.Event()
         self._server: EmulatorHTTPServer | None = None

@@ -104,6 +104,9 @@ RESOURCES: tuple[ResourceType, ...] = (
         field_labels=("status.replicas",),
     ),
     ResourceType("apps", "v1", "statefulsets", "statefulset", "StatefulSet", True, ("sts",)),
+    ResourceType("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ("ds",)),
+    ResourceType("batch", "v1", "jobs", "job", "Job", True),
+    ResourceType("batch", "v1", "cronjobs", "cronjob", "CronJob", True, ("cj",)),
     ResourceType(
         "discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True
     ),

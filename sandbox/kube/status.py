@@ -63,12 +63,19 @@ def path_not_found() -> ApiError:
 
 
 def forbidden(
-    resource: ResourceType, verb: str, user: str, namespace: str | None, name: str | None
+    resource: ResourceType,
+    verb: str,
+    user: str,
+    namespace: str | None,
+    name: str | None,
+    *,
+    subresource: str | None = None,
 ) -> ApiError:
     subject = f'{resource.group_resource} "{name}"' if name else resource.group_resource
     scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+    plural = f"{resource.plural}/{subresource}" if subresource else resource.plural
     message = (
-        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{resource.plural}" '
+        f'{subject} is forbidden: User "{user}" cannot {verb} resource "{plural}" '
         f'in API group "{resource.group}" {scope}'
     )
     return ApiError(failure(403, "Forbidden", message, _details(resource, name)))

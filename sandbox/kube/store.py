@@ -145,6 +145,18 @@ class ObjectStore:
         lo, hi = snap.namespace_range(namespace if resource.namespaced else None)
         return [json.loads(s.get_json()) for s in snap.items[lo:hi]]
 
+    def export(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every stored object as plain manifests (``kind`` and ``apiVersion`` set, fixture tags
+        already resolved), optionally only one namespace's and the cluster-scoped ones: the
+        fixtures are manifests too, for scanners that judge them before they are served."""
+        found: list[dict[str, Any]] = []
+        for resource in RESOURCES:
+            if resource.verbs and "list" not in resource.verbs:
+                continue  # review kinds: created by requests, never stored
+            for obj in self.objects(resource.kind, namespace if resource.namespaced else None):
+                found.append({"apiVersion": resource.api_version, "kind": resource.kind, **obj})
+        return found
+
     def lookup(
         self, resource: ResourceType, namespace: str | None, name: str
     ) -> StoredObject | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from pytest_deployverify.components.kubernetes.guard import check_read_only
 from pytest_deployverify.components.kubernetes.kinds import KINDS, resolve_kind
 from pytest_deployverify.components.kubernetes.reader import (
+    KubeApiError,
     KubeForbidden,
     KubeNotFound,
     KubeReader,
@@ -237,3 +239,71 @@ def test_kinds_resolve_by_plural_kind_and_short_name() -> None:
     assert resolve_kind("horizontalpodautoscalers").plural == "hpas"
     with pytest.raises(ValueError, match="does not read 'widgets'"):
         resolve_kind("widgets")
+
+
+def test_list_many_sends_independent_lists_concurrently(
+    reader: KubeReader, emulator: KubeEmulator
+) -> None:
+    emulator.faults.set_latency(0.2)
+    scopes = [("pods", "api-gateway"), ("services", "api-gateway"), ("nodes", None)]
+    scopes += [("configmaps", "api-gateway"), ("ingresses", "api-gateway")]
+    started = time.perf_counter()
+    answers = reader.list_many(scopes)
+    elapsed = time.perf_counter() - started
+    assert set(answers) == set(scopes)
+    assert all(isinstance(a, list) for a in answers.values())
+    assert elapsed < 0.2 * 3, f"{elapsed:.2f} s: the lists were sent one after another"
+    # Served from the cache afterwards: no second request.
+    before = emulator.count()
+    reader.list_many(scopes)
+    assert emulator.count() == before
+
+
+def test_list_many_hands_back_a_forbidden_kind_as_its_error(
+    reader: KubeReader, emulator: KubeEmulator
+) -> None:
+    emulator.access.forbid("secrets", "api-gateway")
+    answers = reader.list_many([("secrets", "api-gateway"), ("pods", "api-gateway")])
+    assert isinstance(answers[("secrets", "api-gateway")], KubeForbidden)
+    assert isinstance(answers[("pods", "api-gateway")], list)
+
+
+def test_pod_logs_are_a_bounded_get_of_the_log_subresource(
+    reader: KubeReader, emulator: KubeEmulator
+) -> None:
+    pod = "api-gateway-7d9f8b6c5d-x2k4p"
+    emulator.logs.set("api-gateway", pod, "api-gateway", [f"line {i}" for i in range(50)])
+    lines = reader.pod_log("api-gateway", pod, "api-gateway", tail_lines=5)
+    assert lines == [f"line {i}" for i in range(45, 50)]
+    (request,) = emulator.requests
+    assert (request.method, request.verb, request.resource) == ("GET", "get", "pods/log")
+    assert request.query["tailLines"] == ["5"]
+    assert request.query["container"] == ["api-gateway"]
+    # Never cached: logs change all the time.
+    reader.pod_log("api-gateway", pod, "api-gateway", tail_lines=5)
+    assert emulator.count() == 2
+    assert emulator.count(mutating=True) == 0
+
+
+def test_previous_logs_of_a_container_that_never_restarted_are_a_clear_error(
+    reader: KubeReader,
+) -> None:
+    with pytest.raises(KubeApiError, match="previous terminated container"):
+        reader.pod_log(
+            "api-gateway",
+            "api-gateway-7d9f8b6c5d-x2k4p",
+            "api-gateway",
+            tail_lines=5,
+            previous=True,
+        )
+
+
+def test_a_forbidden_log_read_names_the_subresource_and_the_fix(
+    reader: KubeReader, emulator: KubeEmulator
+) -> None:
+    emulator.access.forbid("pods/log", "api-gateway")
+    with pytest.raises(KubeForbidden) as info:
+        reader.pod_log("api-gateway", "api-gateway-7d9f8b6c5d-x2k4p", "api-gateway", tail_lines=5)
+    message = str(info.value)
+    assert "forbids get pods/log 'api-gateway-7d9f8b6c5d-x2k4p' in namespace api-gateway" in message
+    assert "Role in namespace api-gateway with verb [get] on pods/log" in message

@@ -229,6 +229,29 @@ def find(objects: list[dict[str, Any]], obj_kind: str, name: str) -> dict[str, A
     raise AssertionError(f"{obj_kind} {name} is not among the manifests")
 
 
+# ---- what a run collects -------------------------------------------------------------------------
+
+
+def item_counts() -> dict[str, int]:
+    """Tests of one run with one workload: every item once, plus one ``other-objects`` test per
+    item that judges every object; and which are not applicable by design on the sandbox."""
+    from pytest_deployverify.checklist.kubernetes import ITEMS
+
+    scoped = sum(1 for i in ITEMS.values() if i.per_workload and i.plan.scans)
+    return {
+        "tests": len(ITEMS) + scoped,
+        "other_objects": scoped,
+        "live_only": sum(1 for i in ITEMS.values() if i.live_only),
+    }
+
+
+# Not applicable on the sandbox by design, whatever the mode: the priority class check is opt-in
+# and the only Ingress is the public host's (judged by K8S-INGRESS, not K8S-INGRESS-TLS).
+NOT_APPLICABLE_HERE = ("K8S-PRIORITY-CLASS", "K8S-INGRESS-TLS")
+# ...and live: objects read from the API server were validated by it (K8S-SCHEMA).
+NOT_APPLICABLE_LIVE = (*NOT_APPLICABLE_HERE, "K8S-SCHEMA")
+
+
 # ---- running verify/ with pytester ---------------------------------------------------------------
 
 

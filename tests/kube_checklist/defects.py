@@ -25,6 +25,24 @@ Objects = list[dict[str, Any]]
 Change = Callable[[dict[str, Any]], object]
 GATEWAY = "Deployment api-gateway/api-gateway"
 CONTAINER = f"{GATEWAY} container api-gateway"
+POD = "api-gateway-7d9f8b6c5d-x2k4p"
+RESTARTED = "api-gateway-7d9f8b6c5d-m8v7q"
+# Secret values the defects plant; the tests check none of them reaches a report.
+LOGGED_JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyLTQyIiwidGVuYW50IjoiYWNtZSJ9."
+    "q2Vq1m1yJx0W8c4mS9n5dQ7oP3rZ6tU1vB8kL0aE2fY"
+)
+LOGGED_TOKEN = (
+    '{"level":"debug","msg":"calling auth-service","headers":{"authorization":"Bearer '
+    + LOGGED_JWT
+    + '"}}'
+)
+LOGGED_PASSWORD = "R3dis-Pa55w0rd-prod-7731"
+PRIVATE_KEY = (
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "MHcCAQEEIBx7v3Jq0m5QfJ2k9nR8sT4uV6wX1yZ3aB5cD7eF9gHoAoGCCqGSM49\n"
+    "-----END EC PRIVATE KEY-----\n"
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +113,15 @@ def _latest_image(container: dict[str, Any]) -> None:
     container["image"] = "registry.example.com/api-gateway:latest"
 
 
-def _if_not_present(container: dict[str, Any]) -> None:
-    container["imagePullPolicy"] = "IfNotPresent"
+def _never_pull(container: dict[str, Any]) -> None:
+    # IfNotPresent on the pinned release tag is healthy (kube-score and Polaris accept it);
+    # Never is not: a node without the image cannot start the pod.
+    container["imagePullPolicy"] = "Never"
+
+
+def _key_in_configmap(data: dict[str, str]) -> None:
+    # A private key under a name that says nothing: found by its value.
+    data["UPSTREAM_BUNDLE"] = PRIVATE_KEY
 
 
 # ---- live-only changes ----------------------------------------------------------------------------
@@ -219,6 +244,36 @@ def _failed_upgrade(cluster: Cluster) -> None:
     cluster.kube.store.put(release_secret(release, namespace=NS))
 
 
+def _secret_before_a_restart(cluster: Cluster) -> None:
+    """A pod that restarted once (allowed by the profile): its previous instance logged a
+    password before it crashed."""
+    finished = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def restarted(pod: dict[str, Any]) -> None:
+        status = pod["status"]["containerStatuses"][0]
+        status["restartCount"] = 1
+        status["lastState"] = {
+            "terminated": {"reason": "Error", "exitCode": 1, "finishedAt": finished}
+        }
+
+    cluster.edit("Pod", RESTARTED, restarted)
+    cluster.kube.logs.set(
+        NS,
+        RESTARTED,
+        APP,
+        [
+            '{"level":"info","msg":"server listening on :3000"}',
+            '{"level":"error","msg":"redis connection refused","config":{"host":"redis",'
+            f'"password": "{LOGGED_PASSWORD}"}}}}',
+        ],
+        previous=True,
+    )
+
+
+def _one_restart_allowed(text: str) -> str:
+    return text.replace("min_replicas = 2", "min_replicas = 2\nmax_restarts = 1")
+
+
 def _manual_memory_edit(workload: dict[str, Any]) -> None:
     app_container(workload)["resources"]["limits"]["memory"] = "1Gi"
 
@@ -271,7 +326,7 @@ _token = _deployment(_in_container(_literal_token))
 _cm_key = _deployment(_in_container(_missing_cm_key))
 _spread = _deployment(_no_spread)
 _latest = _deployment(_in_container(_latest_image))
-_pull = _deployment(_in_container(_if_not_present))
+_pull = _deployment(_in_container(_never_pull))
 
 DEFECTS: tuple[Defect, ...] = (
     Defect(
@@ -306,7 +361,7 @@ DEFECTS: tuple[Defect, ...] = (
     Defect(
         "K8S-PULL-POLICY",
         "container-image-pull-policy",
-        (CONTAINER, "IfNotPresent", "set imagePullPolicy: Always"),
+        (CONTAINER, "imagePullPolicy is Never", "IfNotPresent", "set imagePullPolicy: Always"),
         *_pull,
     ),
     Defect(
@@ -375,6 +430,13 @@ DEFECTS: tuple[Defect, ...] = (
         "sensitive-container-env-var",
         (CONTAINER, "API_TOKEN", "move it to a Secret"),
         *_token,
+    ),
+    Defect(
+        "K8S-SECRET-ENV",
+        "sensitive-configmap-content",
+        ("UPSTREAM_BUNDLE", "its value is a PEM private key", "move", "values not shown"),
+        live=lambda c: c.edit("ConfigMap", "api-gateway-config", _cm(_key_in_configmap)),
+        rendered=_edit("ConfigMap", "api-gateway-config", _cm(_key_in_configmap)),
     ),
     Defect(
         "K8S-CONFIG-REFS",
@@ -475,6 +537,23 @@ DEFECTS: tuple[Defect, ...] = (
         ("HelmRelease api-gateway/api-gateway revision 4", "'failed'", "roll back the release"),
         live=_failed_upgrade,
         per_workload=False,
+    ),
+    Defect(
+        "SEC-K8S-POD-LOGS",
+        "pod-log-secret",
+        (f"Pod {NS}/{POD} container api-gateway", "holds a JWT", "eyJh", "rotate that secret"),
+        live=lambda c: c.kube.logs.append(NS, POD, APP, LOGGED_TOKEN),
+    ),
+    Defect(
+        "SEC-K8S-POD-LOGS",
+        "pod-log-secret",
+        (
+            f"Pod {NS}/{RESTARTED} container api-gateway (previous instance)",
+            "holds a password",
+            "rotate that secret",
+        ),
+        live=_secret_before_a_restart,
+        expect=_one_restart_allowed,
     ),
     Defect(
         "K8S-HELM-DRIFT",

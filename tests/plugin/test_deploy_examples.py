@@ -8,12 +8,12 @@ import pytest
 
 pytest.importorskip("yaml")
 
-from pytest_deployverify.checks.kube.manifests import load_manifests
 from pytest_deployverify.checks.kube.rbac import (
     service_account_findings,
     verifier_access_findings,
 )
 from pytest_deployverify.checks.kube.security import security_findings
+from pytest_deployverify.components.kubernetes.manifests import load_manifests
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -1,184 +1,150 @@
 """Kubernetes and Helm infrastructure checklist: rollout, hygiene, configuration, network,
 capacity and the Helm release, for every workload in ``[kubernetes] workloads``.
 
-Live by default (the read-only ``kube`` reader); with ``--manifests PATH`` (or
-``[kubernetes.expect] manifests``) the spec-level items judge the rendered manifests before
-anything is applied and the live-only items are skipped with the reason. The work is in
-``pytest_deployverify.checklist.kubernetes``; each test names its item and records the evidence.
+Each item judges the objects the Kubernetes component read once for the run (live, or the
+rendered manifests in pre-deploy mode: ``--manifests PATH`` or ``[kubernetes.expect]
+manifests``, where the live-only items are skipped with the reason). The work is in
+``pytest_deployverify.checklist.kubernetes``; declarations in ``checks.kube.items``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pytest
-
+from pytest_deployverify.checklist import item
+from pytest_deployverify.checklist.kubernetes import KubeChecklist
 from pytest_deployverify.checklist.support import conclude_item as conclude
+from pytest_deployverify.checks.kube import items as k
 from pytest_deployverify.evidence import Evidence
-
-if TYPE_CHECKING:
-    from pytest_deployverify.checklist.kubernetes import KubeChecklist
 
 # ---- rollout and workload hygiene ---------------------------------------------------------------
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-ROLLOUT", title="Rollout settled on the release with healthy pods", severity="critical"
-)
+@item(k.ROLLOUT)
 def test_rollout_settled(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-ROLLOUT", workload), evidence)
+    conclude(k8s.run(k.ROLLOUT, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-RESOURCES", title="CPU and memory requests and limits set", severity="high")
+@item(k.RESOURCES)
 def test_resources(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-RESOURCES", workload), evidence)
+    conclude(k8s.run(k.RESOURCES, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-PROBES", title="Liveness and readiness probes configured and distinct", severity="high"
-)
+@item(k.PROBES)
 def test_probes(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-PROBES", workload), evidence)
+    conclude(k8s.run(k.PROBES, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-IMAGE-TAG", title="Images pinned by version tag or digest", severity="high")
+@item(k.IMAGE_TAG)
 def test_image_tag(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-IMAGE-TAG", workload), evidence)
+    conclude(k8s.run(k.IMAGE_TAG, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-PULL-POLICY", title="imagePullPolicy is Always", severity="medium")
+@item(k.PULL_POLICY)
 def test_pull_policy(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-PULL-POLICY", workload), evidence)
+    conclude(k8s.run(k.PULL_POLICY, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-REPLICAS", title="Enough replicas for availability", severity="medium")
+@item(k.REPLICAS)
 def test_replicas(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-REPLICAS", workload), evidence)
+    conclude(k8s.run(k.REPLICAS, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-PDB", title="PodDisruptionBudget protects the pods and allows drains", severity="medium"
-)
+@item(k.PDB)
 def test_disruption_budget(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-PDB", workload), evidence)
+    conclude(k8s.run(k.PDB, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-HPA", title="HorizontalPodAutoscaler can scale the workload", severity="high"
-)
+@item(k.HPA)
 def test_autoscaler(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-HPA", workload), evidence)
+    conclude(k8s.run(k.HPA, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-TOPOLOGY", title="Replicas spread across nodes and zones", severity="medium"
-)
+@item(k.TOPOLOGY)
 def test_topology(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-TOPOLOGY", workload), evidence)
+    conclude(k8s.run(k.TOPOLOGY, workload), evidence)
+
+
+@item(k.PRIORITY_CLASS)
+def test_priority_class(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
+    conclude(k8s.run(k.PRIORITY_CLASS, workload), evidence)
+
+
+@item(k.INSTANCE_LABEL)
+def test_instance_label(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
+    conclude(k8s.run(k.INSTANCE_LABEL, workload), evidence)
 
 
 # ---- configuration ------------------------------------------------------------------------------
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-ENV-REQUIRED", title="Required environment variables set", severity="high")
+@item(k.ENV_REQUIRED)
 def test_required_env(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-ENV-REQUIRED"), evidence)
+    conclude(k8s.run(k.ENV_REQUIRED), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-ENV-VALUES", title="Environment variables hold production values", severity="high"
-)
+@item(k.ENV_VALUES)
 def test_env_values(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-ENV-VALUES"), evidence)
+    conclude(k8s.run(k.ENV_VALUES), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-CONFIG-REFS", title="Referenced ConfigMaps, Secrets and keys exist", severity="high"
-)
+@item(k.CONFIG_REFS)
 def test_config_references(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-CONFIG-REFS", workload), evidence)
+    conclude(k8s.run(k.CONFIG_REFS, workload), evidence)
+
+
+@item(k.SCHEMA)
+def test_manifest_schema(k8s: KubeChecklist, evidence: Evidence) -> None:
+    conclude(k8s.run(k.SCHEMA), evidence)
 
 
 # ---- network --------------------------------------------------------------------------------------
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-SERVICE", title="Service selects the pods and has ready endpoints", severity="high"
-)
+@item(k.SERVICE)
 def test_service_endpoints(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-SERVICE", workload), evidence)
+    conclude(k8s.run(k.SERVICE, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-INGRESS", title="Ingress serves the public host over TLS with an address", severity="high"
-)
+@item(k.INGRESS)
 def test_ingress(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-INGRESS"), evidence)
+    conclude(k8s.run(k.INGRESS), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-DNS", title="Public host resolves to the load balancer", severity="high")
+@item(k.DNS)
 def test_dns(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-DNS"), evidence)
+    conclude(k8s.run(k.DNS), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-NAMESPACE", title="Namespace exists and is active", severity="high")
+@item(k.NAMESPACE)
 def test_namespace(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-NAMESPACE"), evidence)
+    conclude(k8s.run(k.NAMESPACE), evidence)
 
 
 # ---- capacity -------------------------------------------------------------------------------------
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-STORAGE-CLASS", title="Required StorageClasses exist", severity="high")
+@item(k.STORAGE_CLASS)
 def test_storage_class(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-STORAGE-CLASS", workload), evidence)
+    conclude(k8s.run(k.STORAGE_CLASS, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-NODE-CAPACITY", title="Nodes have room for the workload's requests", severity="high"
-)
+@item(k.NODE_CAPACITY)
 def test_node_capacity(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-NODE-CAPACITY", workload), evidence)
+    conclude(k8s.run(k.NODE_CAPACITY, workload), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-IMAGE-SIZE", title="Image size within the limit", severity="medium")
+@item(k.IMAGE_SIZE)
 def test_image_size(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-IMAGE-SIZE", workload), evidence)
+    conclude(k8s.run(k.IMAGE_SIZE, workload), evidence)
 
 
 # ---- Helm -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.infra
-@pytest.mark.check(
-    "K8S-HELM-RELEASE",
-    title="Helm release deployed at the expected chart and app version",
-    severity="high",
-)
+@item(k.HELM_RELEASE)
 def test_helm_release(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-HELM-RELEASE"), evidence)
+    conclude(k8s.run(k.HELM_RELEASE), evidence)
 
 
-@pytest.mark.infra
-@pytest.mark.check("K8S-HELM-DRIFT", title="Live objects match the Helm release", severity="high")
+@item(k.HELM_DRIFT)
 def test_helm_drift(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-HELM-DRIFT"), evidence)
+    conclude(k8s.run(k.HELM_DRIFT), evidence)

@@ -1,79 +1,75 @@
-"""Kubernetes security checklist: pod security context, secrets kept in Secrets and long enough,
-network isolation, and RBAC (the workload's service account and the verifier's own credentials).
+"""Kubernetes security checklist: pod security context and service account token, secrets kept in
+Secrets and long enough, no secrets in the pods' logs, network isolation and TLS on every
+Ingress, and RBAC (the workload's service account, every role and binding, the verifier's own
+credentials).
 
-Live by default (the read-only ``kube`` reader); with ``--manifests PATH`` (or
-``[kubernetes.expect] manifests``) the spec-level items judge the rendered manifests before
-anything is applied and the live-only items are skipped with the reason. The work is in
-``pytest_deployverify.checklist.kubernetes``; each test names its item and records the evidence.
-The fixtures repeat those of ``test_infra_kubernetes.py`` so either file runs alone.
+Each item judges what the Kubernetes component read once for the run (live, or the rendered
+manifests in pre-deploy mode, where the live-only items are skipped with the reason). The work is
+in ``pytest_deployverify.checklist.kubernetes``; declarations in ``checks.kube.items``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pytest
-
+from pytest_deployverify.checklist import item
+from pytest_deployverify.checklist.kubernetes import KubeChecklist
 from pytest_deployverify.checklist.support import conclude_item as conclude
+from pytest_deployverify.checks.kube import items as k
 from pytest_deployverify.evidence import Evidence
-
-if TYPE_CHECKING:
-    from pytest_deployverify.checklist.kubernetes import KubeChecklist
 
 # ---- workload security ----------------------------------------------------------------------------
 
 
-@pytest.mark.security
-@pytest.mark.check(
-    "K8S-SECURITY-CONTEXT",
-    title="Pods run non-root, unprivileged, read-only, without host access",
-    severity="critical",
-)
+@item(k.SECURITY_CONTEXT)
 def test_security_context(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-SECURITY-CONTEXT", workload), evidence)
+    conclude(k8s.run(k.SECURITY_CONTEXT, workload), evidence)
 
 
-@pytest.mark.security
-@pytest.mark.check(
-    "K8S-NETWORK-POLICY", title="NetworkPolicies isolate the pods (default deny)", severity="high"
-)
+@item(k.NETWORK_POLICY)
 def test_network_policy(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-NETWORK-POLICY", workload), evidence)
+    conclude(k8s.run(k.NETWORK_POLICY, workload), evidence)
+
+
+@item(k.SA_TOKEN)
+def test_service_account_token(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
+    conclude(k8s.run(k.SA_TOKEN, workload), evidence)
+
+
+@item(k.INGRESS_TLS)
+def test_ingress_tls_settings(k8s: KubeChecklist, evidence: Evidence) -> None:
+    conclude(k8s.run(k.INGRESS_TLS), evidence)
 
 
 # ---- secrets --------------------------------------------------------------------------------------
 
 
-@pytest.mark.security
-@pytest.mark.check(
-    "K8S-SECRET-ENV", title="Secrets come from Secrets, not literals or ConfigMaps", severity="high"
-)
+@item(k.SECRET_ENV)
 def test_secrets_from_secrets(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-SECRET-ENV", workload), evidence)
+    conclude(k8s.run(k.SECRET_ENV, workload), evidence)
 
 
-@pytest.mark.security
-@pytest.mark.check("K8S-SECRET-LENGTH", title="Secrets are long enough", severity="high")
+@item(k.SECRET_LENGTH)
 def test_secret_length(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-SECRET-LENGTH"), evidence)
+    conclude(k8s.run(k.SECRET_LENGTH), evidence)
+
+
+@item(k.POD_LOG_SECRETS)
+def test_pod_logs(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
+    conclude(k8s.run(k.POD_LOG_SECRETS, workload), evidence)
 
 
 # ---- RBAC -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.security
-@pytest.mark.check(
-    "K8S-SERVICE-ACCOUNT",
-    title="Workload service account is not cluster-admin or wildcard",
-    severity="critical",
-)
+@item(k.SERVICE_ACCOUNT)
 def test_service_account(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-SERVICE-ACCOUNT", workload), evidence)
+    conclude(k8s.run(k.SERVICE_ACCOUNT, workload), evidence)
 
 
-@pytest.mark.security
-@pytest.mark.check(
-    "K8S-VERIFIER-READ-ONLY", title="Verifier credentials are read-only", severity="high"
-)
+@item(k.RBAC)
+def test_roles_and_bindings(k8s: KubeChecklist, evidence: Evidence) -> None:
+    conclude(k8s.run(k.RBAC), evidence)
+
+
+@item(k.VERIFIER_READ_ONLY)
 def test_verifier_read_only(k8s: KubeChecklist, evidence: Evidence) -> None:
-    conclude(k8s.run("K8S-VERIFIER-READ-ONLY"), evidence)
+    conclude(k8s.run(k.VERIFIER_READ_ONLY), evidence)

@@ -72,7 +72,12 @@ def container() -> Obj:
 def pod_spec() -> Obj:
     return {
         "serviceAccountName": APP,
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001},
+        "automountServiceAccountToken": False,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "containers": [container()],
         "imagePullSecrets": [{"name": "regcred"}],
         "volumes": [
@@ -100,7 +105,7 @@ def deployment(replicas: int = 3) -> Obj:
             "namespace": NS,
             "uid": "dep-uid",
             "generation": 4,
-            "labels": {"app": APP},
+            "labels": {"app": APP, "app.kubernetes.io/instance": APP},
             "annotations": {"deployment.kubernetes.io/revision": "4"},
         },
         "spec": {
@@ -335,14 +340,26 @@ def network_policies() -> list[Obj]:
         {
             "kind": "NetworkPolicy",
             "metadata": {"name": "default-deny", "namespace": NS},
-            "spec": {"podSelector": {}, "policyTypes": ["Ingress"]},
+            "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
         },
         {
             "kind": "NetworkPolicy",
             "metadata": {"name": "allow-gateway", "namespace": NS},
             "spec": {
                 "podSelector": {"matchLabels": {"app": APP}},
-                "policyTypes": ["Ingress"],
+                "policyTypes": ["Ingress", "Egress"],
+                "egress": [
+                    {
+                        "to": [
+                            {
+                                "namespaceSelector": {
+                                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                                }
+                            }
+                        ],
+                        "ports": [{"port": 53, "protocol": "UDP"}],
+                    }
+                ],
                 "ingress": [
                     {
                         "from": [

@@ -18,6 +18,7 @@ from pytest_deployverify.checks.kube.helm import (
     latest_release,
     release_findings,
 )
+from pytest_deployverify.components.kubernetes.manifests import parse_documents
 
 from .test_kube_builders import (
     APP,
@@ -204,8 +205,13 @@ def _live() -> list[Obj]:
     return [dep, svc, configmap(), hpa()]
 
 
-def _release_obj() -> HelmRelease:
-    return decode_release_secret(_release_secret(_release()))
+def _release_obj() -> list[Obj]:
+    """The objects the release renders, parsed as the Kubernetes component parses them (the
+    pure drift check takes objects; YAML is parsed outside the checks package)."""
+    release = decode_release_secret(_release_secret(_release()))
+    return parse_documents(
+        release.manifest, f"release {release.name}", default_namespace=release.namespace
+    )
 
 
 def test_no_drift_despite_api_defaults() -> None:

@@ -8,8 +8,12 @@ import pytest
 import yaml
 
 from pytest_deployverify.checks.findings import summarize
-from pytest_deployverify.checks.kube.manifests import ManifestError, load_manifests, parse_documents
 from pytest_deployverify.checks.kube.predeploy import PredeployOptions, predeploy_findings
+from pytest_deployverify.components.kubernetes.manifests import (
+    ManifestError,
+    load_manifests,
+    parse_documents,
+)
 
 from .test_kube_builders import (
     APP,

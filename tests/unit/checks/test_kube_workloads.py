@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from pytest_deployverify.checks.findings import Severity, summarize
+from pytest_deployverify.checks.kube.expectations import PullPolicy
 from pytest_deployverify.checks.kube.objects import selector_matches
 from pytest_deployverify.checks.kube.workloads import workload_findings
 
@@ -38,6 +39,18 @@ def _set(path: str, value: object) -> Defect:
             target.pop(keys[-1], None)
         else:
             target[keys[-1]] = value
+
+    return apply
+
+
+def _strict_pull(path: str, value: object) -> Defect:
+    """A pull-policy defect judged by kube-score's strict rule, which profiles opt into
+    (``pull_policy = "always"``): by default IfNotPresent on a pinned tag is healthy."""
+    change = _set(path, value)
+
+    def apply(dep: Obj, pdbs: list[Obj], hpas: list[Obj]) -> dict[str, Any]:
+        change(dep, pdbs, hpas)
+        return {"pull_policy": PullPolicy.ALWAYS}
 
     return apply
 
@@ -114,8 +127,8 @@ DEFECTS: dict[str, list[tuple[Defect, str]]] = {
         (_set("c.image", "registry.example.com/api-gateway"), "no tag"),
     ],
     "container-image-pull-policy": [
-        (_set("c.imagePullPolicy", "IfNotPresent"), "imagePullPolicy: Always"),
-        (_set("c.imagePullPolicy", None), "defaults to IfNotPresent"),
+        (_strict_pull("c.imagePullPolicy", "IfNotPresent"), "imagePullPolicy: Always"),
+        (_strict_pull("c.imagePullPolicy", None), "defaults to IfNotPresent"),
         (_set("c.imagePullPolicy", "Never"), "Never"),
     ],
     "run-as-root-allowed": [
@@ -202,9 +215,52 @@ def test_container_findings_name_the_container() -> None:
 
 def test_pull_policy_never_is_blocking_and_ifnotpresent_advisory() -> None:
     never = _run(_set("c.imagePullPolicy", "Never"))
-    lenient = _run(_set("c.imagePullPolicy", "IfNotPresent"))
+    lenient = _run(_strict_pull("c.imagePullPolicy", "IfNotPresent"))
     assert [f.severity for f in never] == [Severity.HIGH]
     assert [f.severity for f in lenient] == [Severity.MEDIUM]
+
+
+@pytest.mark.parametrize("policy", ["IfNotPresent", None])
+def test_if_not_present_on_a_pinned_image_is_healthy_by_default(policy: str | None) -> None:
+    # kube-score and Polaris do not fail it: a version tag or digest cannot move.
+    assert _run(_set("c.imagePullPolicy", policy)) == []
+    digest = "registry.example.com/api-gateway@sha256:" + "c" * 64
+
+    def pinned_by_digest(dep: Obj, pdbs: list[Obj], hpas: list[Obj]) -> None:
+        _main(dep).update(image=digest, imagePullPolicy="IfNotPresent")
+
+    assert _run(pinned_by_digest) == []
+
+
+def test_if_not_present_on_an_unpinned_image_is_reported() -> None:
+    def unpinned(dep: Obj, pdbs: list[Obj], hpas: list[Obj]) -> None:
+        _main(dep).update(image="registry.example.com/api-gateway:latest")
+        _main(dep)["imagePullPolicy"] = "IfNotPresent"
+
+    found = [f for f in _run(unpinned) if f.check_id == "container-image-pull-policy"]
+    assert len(found) == 1
+    assert "unpinned image" in found[0].message
+    assert "set imagePullPolicy: Always, or pin a version tag or digest" in found[0].message
+    assert found[0].severity is Severity.MEDIUM
+
+
+def test_pull_policy_off_judges_no_policy() -> None:
+    def never_but_off(dep: Obj, pdbs: list[Obj], hpas: list[Obj]) -> dict[str, Any]:
+        _main(dep)["imagePullPolicy"] = "Never"
+        return {"pull_policy": PullPolicy.OFF}
+
+    assert _run(never_but_off) == []
+
+
+def test_spread_is_judged_from_a_profile_chosen_replica_count() -> None:
+    def no_spread(dep: Obj, pdbs: list[Obj], hpas: list[Obj]) -> dict[str, Any]:
+        del _pod(dep)["topologySpreadConstraints"]
+        return {"spread_min_replicas": 4}  # the HPA keeps 3: small enough to relax
+
+    assert _run(no_spread) == []
+    found = _run(_set("p.topologySpreadConstraints", None))
+    assert ids(found) == {"topology-spread-constraint"}
+    assert "3 replicas" in found[0].message
 
 
 def test_unset_pull_policy_with_latest_tag_reports_only_the_tag() -> None:

@@ -1,35 +1,33 @@
-"""The Kubernetes and Helm checklist as plain calls: fetch what each item needs, judge, explain.
+"""The Kubernetes and Helm checklist as plain calls: judge each item over the component's
+snapshots, and explain. The runner lives with the component (``components.kubernetes.runner``,
+``checklist_items``, ``sources``) so ``deployverify scan`` runs the very same items without the
+checklist layer; this package re-exports it for the checklist files.
 
-One ``KubeChecklist`` per run reads objects from a live cluster (``KubeReader``: one LIST per
-kind and namespace, cached for the run, so fifty items cost no more requests than one) or from
-rendered manifests (pre-deploy mode), and answers each checklist item with an ``ItemResult``:
-the findings of the check functions in ``checks.kube``, small evidence, or the reason it was
-skipped. Items that need a cluster (rollout, nodes, Helm records) are skipped in pre-deploy mode.
-No pytest here: ``verify/test_*_kubernetes.py`` turn results into test outcomes.
+The Kubernetes component reads the cluster once (``kubernetes.objects``: every kind the
+checklist needs, LISTed concurrently) or loads the rendered manifests (pre-deploy mode); one
+``KubeChecklist`` per run answers each item (``checks.kube.items``) with an ``ItemResult``: the
+findings of the check functions in ``checks.kube``, the evidence of what was judged, or the
+reason it was skipped. Items that need a cluster (rollout, nodes, Helm records, logs) are
+skipped in pre-deploy mode. No pytest here: ``checklist/test_kubernetes_*.py`` turn results into
+test outcomes.
 
-Reads that fail (403 Forbidden on one kind, an unreachable API) become the item's ``error``, with
-the reader's message naming the verb, resource, namespace and the RBAC fix; only the items that
-need that read fail. Secrets are fetched only by items that need them, and their values never
-appear in a result: findings report lengths and sources, evidence reports names.
+A kind that could not be read (403 Forbidden on Secrets) becomes the ``error`` of exactly the
+items that need it, with the reader's message naming the verb, resource, namespace and the RBAC
+fix. Secret values never appear in a result: findings report lengths and sources, evidence
+reports names.
 """
 
 from __future__ import annotations
 
-from pytest_deployverify.checklist.kubernetes.items import (
+from pytest_deployverify.components.kubernetes.checklist_items import (
     ITEMS,
     PREDEPLOY_SKIP,
     ChecklistError,
     Item,
     ItemResult,
 )
-from pytest_deployverify.checklist.kubernetes.runner import KubeChecklist
-from pytest_deployverify.checklist.kubernetes.sources import (
-    LiveSource,
-    ManifestSource,
-    ObjectSource,
-    manifests_path,
-    pinned_resolver,
-)
+from pytest_deployverify.components.kubernetes.runner import KubeChecklist
+from pytest_deployverify.components.kubernetes.sources import manifests_path, pinned_resolver
 
 __all__ = [
     "ITEMS",
@@ -38,9 +36,6 @@ __all__ = [
     "Item",
     "ItemResult",
     "KubeChecklist",
-    "LiveSource",
-    "ManifestSource",
-    "ObjectSource",
     "manifests_path",
     "pinned_resolver",
 ]

@@ -1,14 +1,15 @@
 """Kubernetes and Helm checks as pure functions over objects held as plain dicts.
 
-Objects are the JSON the API returns (camelCase keys) or the same loaded from YAML manifests;
-list-response items lack ``kind``, so set it first (``objects.with_kind``). Nothing here talks
-to a cluster: callers fetch, these functions judge and return ``Finding``s.
+Objects are the JSON the API returns (camelCase keys) or the same loaded from YAML manifests (by
+the Kubernetes component: nothing here parses YAML); list-response items lack ``kind``, so set it
+first (``objects.with_kind``). Nothing here talks to a cluster: the component reads, these
+functions judge and return ``Finding``s made by the ``Rule`` objects of ``rules``.
 
-Modules: ``workloads`` (hygiene + availability; ``containers``, ``security``), ``rollout``,
-``config`` (``env``), ``network``, ``rbac``, ``capacity`` (``quantities``, ``images``),
-``helm`` and ``drift``, ``manifests`` and ``predeploy``; ``catalog`` lists every check id.
-``helm``, ``drift``, ``manifests`` and ``predeploy`` need PyYAML (the ``kubernetes`` extra) and
-are imported explicitly.
+Modules: ``items`` (the checklist items, declared once, and what the runner needs of each),
+``rules`` (every finding id), ``expectations`` (``[kubernetes.expect]``), ``snapshots`` (what the
+component reads), ``workloads`` (hygiene + availability; ``containers``, ``security``),
+``rollout``, ``config`` (``env``, ``sensitive``), ``network``, ``rbac``, ``capacity``
+(``quantities``, ``images``), ``helm`` and ``drift``, ``predeploy``, ``logs``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pytest_deployverify.checks.kube.capacity import (
     node_headroom_findings,
     storage_class_findings,
 )
-from pytest_deployverify.checks.kube.catalog import CHECKS, CheckSpec
 from pytest_deployverify.checks.kube.config import (
     configmap_sensitive_findings,
     expected_env_findings,
@@ -27,6 +27,7 @@ from pytest_deployverify.checks.kube.config import (
     secret_min_length,
     sensitive_env_findings,
 )
+from pytest_deployverify.checks.kube.items import CHECKS, PLANS
 from pytest_deployverify.checks.kube.network import (
     host_resolves_to,
     ingress_findings,
@@ -46,11 +47,13 @@ from pytest_deployverify.checks.kube.rollout import (
     rollout_progress,
     wait_for_rollout,
 )
+from pytest_deployverify.checks.kube.rules import RULES
 from pytest_deployverify.checks.kube.workloads import workload_findings
 
 __all__ = [
     "CHECKS",
-    "CheckSpec",
+    "PLANS",
+    "RULES",
     "Progress",
     "configmap_sensitive_findings",
     "expected_env_findings",

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.images import same_image
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
@@ -52,7 +52,7 @@ def storage_class_findings(
     if required and not any(name(c) == required for c in classes):
         known = ", ".join(sorted(name(c) for c in classes)) or "none"
         found.append(
-            check("storage-class-missing").finding(
+            rules.STORAGE_CLASS(
                 f"StorageClass {required}",
                 f"not found (cluster has: {known}); create it or change the claim's "
                 "storageClassName",
@@ -60,7 +60,7 @@ def storage_class_findings(
         )
     if require_default and not any(_is_default(c) for c in classes):
         found.append(
-            check("storage-class-default-missing").finding(
+            rules.STORAGE_CLASS_DEFAULT(
                 "StorageClass <default>",
                 "no StorageClass is annotated storageclass.kubernetes.io/is-default-class: "
                 '"true"; claims without storageClassName stay Pending: mark one default',
@@ -144,7 +144,7 @@ def node_headroom_findings(
         return []
     per_node = ", ".join(f"{n}: {fit}" for n, fit in sorted(fits.items())) or "no eligible node"
     return [
-        check("insufficient-node-capacity").finding(
+        rules.NODE_CAPACITY(
             subject(workload),
             f"room for {total} of {wanted} pod(s) requesting cpu {format_cpu(need['cpu'])}, "
             f"memory {format_bytes(need['memory'])} (per node: {per_node}); add nodes, "
@@ -166,7 +166,7 @@ def image_size_findings(
     ]
     if not sizes:
         return [
-            check("image-size-unknown").finding(
+            rules.IMAGE_SIZE_UNKNOWN(
                 where,
                 "no node lists this image in status.images (not pulled yet, or the list is "
                 "truncated); check its size in the registry",
@@ -176,7 +176,7 @@ def image_size_findings(
     if size <= max_bytes:
         return []
     return [
-        check("image-too-large").finding(
+        rules.IMAGE_TOO_LARGE(
             where,
             f"image is {format_bytes(Decimal(size))}, above the limit "
             f"{format_bytes(Decimal(max_bytes))}; slim it (multi-stage build, smaller base, "

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.env import (
     ContainerEnv,
     EnvVar,
+    configmap_entries,
     container_env,
     data_keys,
     find_object,
@@ -30,9 +31,7 @@ from pytest_deployverify.checks.kube.objects import (
     sequence,
     subject,
 )
-
-SECRET_NAME_PATTERN = re.compile(r"SECRET|PASSWORD|TOKEN|KEY|CREDENTIAL|DSN", re.IGNORECASE)
-"""Variable or ConfigMap key names that must hold secrets; pass your own to the checks."""
+from pytest_deployverify.checks.kube.sensitive import why_secret
 
 
 def required_env_findings(
@@ -53,7 +52,7 @@ def required_env_findings(
         return []
     unresolved = f" (not found, may provide it: {', '.join(env.missing_sources)})"
     return [
-        check("env-var-missing").finding(
+        rules.ENV_MISSING(
             where,
             f"{var} is not set{unresolved if env.missing_sources else ''}; add it to the "
             "container's env (valueFrom secretKeyRef for secrets) or to its envFrom ConfigMap",
@@ -87,7 +86,7 @@ def expected_env_findings(
         var = env.variables.get(var_name)
         if var is None:
             found.append(
-                check("env-var-missing").finding(
+                rules.ENV_MISSING(
                     where, f"{var_name} is not set; set it to the production value {want!r}"
                 )
             )
@@ -95,16 +94,16 @@ def expected_env_findings(
         actual = _value(var, workload, secret_list)
         if actual is None:
             found.append(
-                check("env-var-value").finding(
+                rules.ENV_VALUE(
                     where,
                     f"{var_name} comes from {var.describe()}, which could not be resolved; "
                     f"make it resolve to the production value {want!r}",
                 )
             )
         elif actual != want:
-            hide = var.from_secret or SECRET_NAME_PATTERN.search(var_name) is not None
+            hide = var.from_secret or why_secret(var_name, actual) is not None
             found.append(
-                check("env-var-value").finding(
+                rules.ENV_VALUE(
                     where,
                     f"{var_name} is {'(secret, not shown)' if hide else repr(actual)} from "
                     f"{var.describe()}, expected "
@@ -119,10 +118,10 @@ def expected_env_findings(
             continue
         hit = _forbidden_hit(actual, {str(v) for v in bad_values})
         if hit is not None:
-            hide = var.from_secret or SECRET_NAME_PATTERN.search(var_name) is not None
+            hide = var.from_secret or why_secret(var_name, actual) is not None
             shown = "a forbidden value (secret, not shown)" if hide else repr(hit)
             found.append(
-                check("env-var-forbidden-value").finding(
+                rules.ENV_FORBIDDEN(
                     where,
                     f"{var_name} contains {shown} from {var.describe()}; set an explicit "
                     "production value (e.g. the production domain for CORS_ORIGIN)",
@@ -135,12 +134,13 @@ def sensitive_env_findings(
     workload: KubeObject,
     *,
     configmaps: Iterable[KubeObject] = (),
-    pattern: re.Pattern[str] = SECRET_NAME_PATTERN,
     allow: Iterable[str] = (),
 ) -> list[Finding]:
-    """Secret-like variables (by name) come from a Secret: never a literal, never a ConfigMap.
+    """Secrets come from a Secret: never a literal value, never a ConfigMap.
 
-    ``allow`` lists names that match ``pattern`` but are not secrets (``CACHE_KEY_PREFIX``).
+    A variable is a secret by its name or by its value (``sensitive.why_secret``: a PEM private
+    key, a recognisable token, a random value under a key-like name). ``allow`` lists names that
+    look secret but are not. Values are never shown.
     """
     allowed, cms = set(allow), list(configmaps)
     found: list[Finding] = []
@@ -148,43 +148,50 @@ def sensitive_env_findings(
         env = container_env(workload, c, configmaps=cms)
         where = subject(workload, env.container)
         for var in env.variables.values():
-            if var.name in allowed or not pattern.search(var.name):
+            if var.name in allowed or not (var.origin == "value" or var.from_configmap):
+                continue
+            why = why_secret(var.name, var.value)
+            if why is None:
                 continue
             if var.origin == "value":
                 found.append(
-                    check("sensitive-container-env-var").finding(
+                    rules.SENSITIVE_ENV(
                         where,
-                        f"{var.name} looks secret but is a literal value in the pod spec "
-                        "(value not shown); move it to a Secret and use valueFrom.secretKeyRef",
+                        f"{var.name} looks secret ({why}) but is a literal value in the pod "
+                        "spec (value not shown); move it to a Secret and use "
+                        "valueFrom.secretKeyRef",
                     )
                 )
-            elif var.from_configmap:
+            else:
                 found.append(
-                    check("sensitive-configmap-content").finding(
+                    rules.SENSITIVE_CONFIGMAP(
                         where,
-                        f"{var.name} looks secret but comes from {var.describe()}; ConfigMaps "
-                        "are not protected like Secrets: move the key to a Secret",
+                        f"{var.name} looks secret ({why}) but comes from {var.describe()} "
+                        "(value not shown); ConfigMaps are not protected like Secrets: move the "
+                        "key to a Secret",
                     )
                 )
     return found
 
 
 def configmap_sensitive_findings(
-    configmap: KubeObject,
-    *,
-    pattern: re.Pattern[str] = SECRET_NAME_PATTERN,
-    allow: Iterable[str] = (),
+    configmap: KubeObject, *, allow: Iterable[str] = ()
 ) -> list[Finding]:
-    """A ConfigMap holds no secret-like keys (Polaris sensitiveConfigmapContent)."""
+    """A ConfigMap holds no secret, by key name or by value (Polaris sensitiveConfigmapContent)."""
     allowed = set(allow)
-    keys = sorted(k for k in data_keys(configmap) if k not in allowed and pattern.search(k))
-    if not keys:
+    entries = configmap_entries(configmap)
+    hits = {
+        key: why
+        for key in sorted(entries)
+        if key not in allowed and (why := why_secret(key, entries[key])) is not None
+    }
+    if not hits:
         return []
+    listed = ", ".join(f"{key} ({why})" for key, why in hits.items())
     return [
-        check("sensitive-configmap-content").finding(
+        rules.SENSITIVE_CONFIGMAP(
             subject(configmap, default_kind="ConfigMap"),
-            f"secret-like key(s) {', '.join(keys)} in a ConfigMap (values not shown); move them "
-            "to a Secret",
+            f"secret-like key(s) {listed} in a ConfigMap (values not shown); move them to a Secret",
         )
     ]
 
@@ -209,10 +216,14 @@ def reference_findings(
             continue
         objects = cms if ref_kind == "ConfigMap" else secs
         obj = find_object(objects, ref_kind, ref_name, workload)
-        prefix = "configmap" if ref_kind == "ConfigMap" else "secret"
+        missing_rule, key_rule = (
+            (rules.CONFIGMAP_MISSING, rules.CONFIGMAP_KEY_MISSING)
+            if ref_kind == "ConfigMap"
+            else (rules.SECRET_MISSING, rules.SECRET_KEY_MISSING)
+        )
         if obj is None:
             found.append(
-                check(f"{prefix}-missing").finding(
+                missing_rule(
                     subject(workload),
                     f"{where} references {ref_kind} {ref_name!r}, which does not exist in the "
                     f"namespace; create it before the rollout (or mark the reference optional)",
@@ -222,7 +233,7 @@ def reference_findings(
         absent = sorted(set(keys) - data_keys(obj))
         if absent:
             found.append(
-                check(f"{prefix}-key-missing").finding(
+                key_rule(
                     subject(workload),
                     f"{where} needs key(s) {', '.join(absent)} of {ref_kind} {ref_name!r}, "
                     "which it lacks; add the key(s)",
@@ -237,10 +248,10 @@ def secret_min_length(secret: KubeObject, key: str, min_len: int) -> list[Findin
     try:
         value = secret_value(secret, key)
     except ValueError as exc:
-        return [check("secret-too-short").finding(where, f"{exc}; re-create the Secret")]
+        return [rules.SECRET_TOO_SHORT(where, f"{exc}; re-create the Secret")]
     if value is None:
         return [
-            check("secret-key-missing").finding(
+            rules.SECRET_KEY_MISSING(
                 where, f"key {key!r} is absent; add it (at least {min_len} characters)"
             )
         ]
@@ -248,7 +259,7 @@ def secret_min_length(secret: KubeObject, key: str, min_len: int) -> list[Findin
         return []
     unit = "characters" if isinstance(value, str) else "bytes"
     return [
-        check("secret-too-short").finding(
+        rules.SECRET_TOO_SHORT(
             where,
             f"key {key!r} is {len(value)} {unit} long, below the minimum {min_len}; generate a "
             f"new random value of at least {min_len} (e.g. openssl rand -base64 48)",
@@ -270,7 +281,7 @@ def _env(
 
 def _no_container(workload: KubeObject, container: str | None) -> Finding:
     wanted = f"container {container!r}" if container else "any container"
-    return check("env-var-missing").finding(
+    return rules.ENV_MISSING(
         subject(workload), f"the pod spec has no {wanted}, so no variable is set; check the name"
     )
 

@@ -12,10 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
-from pytest_deployverify.checks.kube.config import SECRET_NAME_PATTERN
-from pytest_deployverify.checks.kube.helm import HelmRelease
-from pytest_deployverify.checks.kube.manifests import parse_documents
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.objects import (
     CLUSTER_SCOPED_KINDS,
     KubeObject,
@@ -28,6 +25,7 @@ from pytest_deployverify.checks.kube.objects import (
     subject,
 )
 from pytest_deployverify.checks.kube.quantities import try_parse_quantity
+from pytest_deployverify.checks.kube.sensitive import why_secret
 from pytest_deployverify.checks.kube.workloads import targeting_hpas
 
 TEMPLATED_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"})
@@ -38,7 +36,7 @@ Drift = tuple[str, object, object]
 
 
 def drift_findings(
-    rendered: HelmRelease | str | Iterable[KubeObject],
+    rendered: Iterable[KubeObject],
     live: Iterable[KubeObject],
     *,
     hpas: Iterable[KubeObject] = (),
@@ -46,8 +44,10 @@ def drift_findings(
 ) -> list[Finding]:
     """A finding per drifted field (path, rendered vs live) and per rendered object not live.
 
-    ``rendered`` is a release, a manifest text, or objects; ``live`` the objects read from the
-    cluster (with ``kind`` set). HPAs found among either also exempt their targets' replicas.
+    ``rendered`` are the objects a release (or any manifest) renders, parsed (a release's
+    manifest text is parsed by the component that read it: YAML is not parsed here); ``live``
+    the objects read from the cluster (with ``kind`` set). HPAs found among either also exempt
+    their targets' replicas.
     """
     objects = _rendered_objects(rendered, default_namespace)
     live_list = list(live)
@@ -59,7 +59,7 @@ def drift_findings(
         current = live_index.get((kind(obj), namespace(obj), name(obj)))
         if current is None:
             found.append(
-                check("helm-drift-missing-object").finding(
+                rules.HELM_DRIFT_MISSING(
                     where,
                     "rendered by the release but absent from the cluster; re-apply the release "
                     "(helm upgrade) or find out who deleted it",
@@ -68,7 +68,7 @@ def drift_findings(
             continue
         for path, want, have in compare(obj, current, hpas=all_hpas):
             found.append(
-                check("helm-drift").finding(
+                rules.HELM_DRIFT(
                     where,
                     f"{path}: rendered {_show(path, want)}, live {_show(path, have)}; a manual "
                     "change: fold it into the chart or re-apply the release",
@@ -89,15 +89,9 @@ def compare(
 
 
 def _rendered_objects(
-    rendered: HelmRelease | str | Iterable[KubeObject], default_namespace: str | None
+    rendered: Iterable[KubeObject], default_namespace: str | None
 ) -> list[KubeObject]:
-    if isinstance(rendered, HelmRelease):
-        ns = default_namespace or rendered.namespace or "default"
-        source = f"release {rendered.name} revision {rendered.version} manifest"
-        return list(parse_documents(rendered.manifest, source, default_namespace=ns))
-    if isinstance(rendered, str):
-        return list(parse_documents(rendered, default_namespace=default_namespace or "default"))
-    # Objects given as such get the same namespace defaulting a manifest would.
+    # Objects get the same namespace defaulting a manifest would.
     ns = default_namespace or "default"
     return [
         obj
@@ -230,7 +224,9 @@ def _same(a: object, b: object) -> bool:
 
 
 def _show(path: str, value: object) -> str:
-    # Literal env values of secret-like variables stay out of reports.
-    if ".env[" in path and SECRET_NAME_PATTERN.search(path.rsplit(".env[", 1)[1]):
-        return "(not shown)" if value is not None else "absent"
+    # Literal env values of secret-like variables (by name or by value) stay out of reports.
+    if ".env[" in path and value is not None:
+        var = path.rsplit(".env[", 1)[1].rstrip("]")
+        if why_secret(var, str(value)) is not None:
+            return "(not shown)"
     return "absent" if value is None else repr(value)

@@ -82,6 +82,20 @@ def data_keys(obj: KubeObject) -> set[str]:
     return {str(k) for k in keys | set(mapping(obj.get("stringData")))}
 
 
+def configmap_entries(configmap: KubeObject) -> dict[str, str | None]:
+    """A ConfigMap's keys with their text values: ``data`` as is, ``binaryData`` decoded when it
+    is UTF-8 text (None otherwise)."""
+    entries: dict[str, str | None] = {}
+    for key, raw in mapping(configmap.get("binaryData")).items():
+        try:
+            entries[str(key)] = base64.b64decode(str(raw), validate=True).decode("utf-8")
+        except (binascii.Error, ValueError):
+            entries[str(key)] = None
+    for key, value in mapping(configmap.get("data")).items():
+        entries[str(key)] = None if value is None else str(value)
+    return entries
+
+
 def secret_value(secret: KubeObject, key: str) -> str | bytes | None:
     """The decoded value of a Secret key (``stringData`` wins, as on write); ``None`` if absent.
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
     as_int,
@@ -29,6 +29,7 @@ from pytest_deployverify.checks.kube.objects import (
     name,
     namespace,
 )
+from pytest_deployverify.checks.versions import compare_versions, same_version
 
 RELEASE_SECRET_TYPE = "helm.sh/release.v1"
 _GZIP_MAGIC = b"\x1f\x8b\x08"
@@ -139,7 +140,7 @@ def release_findings(
     """The latest revision is ``deployed`` with the expected chart and app versions."""
     if release is None:
         return [
-            check("helm-release-missing").finding(
+            rules.HELM_RELEASE_MISSING(
                 f"HelmRelease {release_name or '<any>'}",
                 "no release Secret (type helm.sh/release.v1) found; install the chart "
                 "(helm install) or check the namespace and release name",
@@ -149,7 +150,7 @@ def release_findings(
     found: list[Finding] = []
     if release.status != "deployed":
         found.append(
-            check("helm-release-status").finding(
+            rules.HELM_RELEASE_STATUS(
                 where,
                 f"status is {release.status!r}, not 'deployed'; inspect helm history and "
                 "finish, retry or roll back the release",
@@ -164,16 +165,16 @@ def release_findings(
         )
     if chart_problems:
         found.append(
-            check("helm-chart-version").finding(
+            rules.HELM_CHART_VERSION(
                 where, f"{'; '.join(chart_problems)}; upgrade to the approved chart"
             )
         )
-    if app_version and release.app_version != app_version:
+    if app_version and not same_version(app_version, release.app_version):
         found.append(
-            check("helm-app-version").finding(
+            rules.HELM_APP_VERSION(
                 where,
-                f"appVersion {release.app_version!r}, expected {app_version!r}; deploy the "
-                "chart release carrying the approved application version",
+                f"appVersion {compare_versions(app_version, release.app_version).describe()}; "
+                "deploy the chart release carrying the approved application version",
             )
         )
     return found

@@ -7,12 +7,11 @@ selector checks also run before anything is applied.
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
     condition_true,
@@ -56,7 +55,7 @@ def service_selector_findings(service: KubeObject, pods: Iterable[KubeObject]) -
     if selected_pods(service, pods):
         return []
     return [
-        check("service-targets-pod").finding(
+        rules.SERVICE_TARGETS_POD(
             subject(service, default_kind="Service"),
             f"selector {dict(selector)} matches no pod in namespace "
             f"{namespace(service) or '<any>'}; make it equal the pod template labels",
@@ -107,7 +106,7 @@ def service_endpoint_findings(
     count = ready_endpoint_count(service, endpoint_slices)
     if count == 0:
         return [
-            check("service-no-ready-endpoints").finding(
+            rules.SERVICE_NO_ENDPOINTS(
                 where,
                 f"no ready endpoint in EndpointSlices labelled {SERVICE_NAME_LABEL}="
                 f"{name(service)}: traffic has nowhere to go; check the selector and that the "
@@ -124,7 +123,7 @@ def service_endpoint_findings(
     if count == len(ready_pods):
         return []
     return [
-        check("service-endpoints-mismatch").finding(
+        rules.SERVICE_ENDPOINTS_MISMATCH(
             where,
             f"{count} ready endpoint(s) but {len(ready_pods)} ready selected pod(s); the "
             "endpoint controller lags or a targetPort is wrong: check the Service ports",
@@ -164,7 +163,7 @@ def ingress_findings(
     rule_hosts = [str(mapping(r).get("host") or "") for r in sequence(spec.get("rules"))]
     if not any(h and host_matches(h, host) for h in rule_hosts):
         found.append(
-            check("ingress-host-missing").finding(
+            rules.INGRESS_HOST(
                 where,
                 f"no rule serves host {host!r} (rule hosts: {', '.join(filter(None, rule_hosts))}"
                 " or none); add a rule with host: " + host,
@@ -175,7 +174,7 @@ def ingress_findings(
     ]
     if not any(host_matches(h, host) for h in tls_hosts):
         found.append(
-            check("ingress-tls-missing").finding(
+            rules.INGRESS_TLS(
                 where,
                 f"no spec.tls entry covers {host!r}, so it is served without TLS; add "
                 f"tls: [{{hosts: [{host}], secretName: <certificate secret>}}]",
@@ -183,7 +182,7 @@ def ingress_findings(
         )
     if has_status(ingress) and not ingress_addresses(ingress):
         found.append(
-            check("ingress-no-address").finding(
+            rules.INGRESS_ADDRESS(
                 where,
                 "status.loadBalancer.ingress has no ip or hostname: the controller has not "
                 "exposed it; check the ingress controller and ingressClassName",
@@ -220,7 +219,7 @@ def _backend_findings(
             )
         if problem:
             found.append(
-                check("ingress-targets-service").finding(
+                rules.INGRESS_BACKEND(
                     subject(ingress, default_kind="Ingress"),
                     f"backend {problem}; point the backend at an existing Service port",
                 )
@@ -238,55 +237,126 @@ def _service_has_port(service: KubeObject, port: Mapping[str, Any]) -> bool:
     return False
 
 
-def is_default_deny(policy: KubeObject) -> bool:
-    """Empty podSelector, Ingress among the policy types, and no ingress rule."""
+DIRECTIONS = ("Ingress", "Egress")
+
+
+def policy_types(policy: KubeObject) -> list[str]:
+    """The directions a policy isolates: ``spec.policyTypes`` (any case), else what Kubernetes
+    defaults to: Ingress always, Egress when the policy has egress rules."""
     spec = mapping(policy.get("spec"))
-    selector = mapping(spec.get("podSelector"))
-    if selector.get("matchLabels") or selector.get("matchExpressions"):
+    given = [str(t).capitalize() for t in sequence(spec.get("policyTypes"))]
+    if given:
+        return [t for t in DIRECTIONS if t in given]
+    return ["Ingress", "Egress"] if spec.get("egress") is not None else ["Ingress"]
+
+
+def _empty_selector(policy: KubeObject) -> bool:
+    selector = mapping(dig(policy, "spec", "podSelector"))
+    return not (selector.get("matchLabels") or selector.get("matchExpressions"))
+
+
+def is_default_deny(policy: KubeObject, direction: str = "Ingress") -> bool:
+    """Empty podSelector, ``direction`` among the policy types, and no rule for it."""
+    if not _empty_selector(policy) or direction not in policy_types(policy):
         return False
-    # Without policyTypes, Kubernetes always includes Ingress.
-    types = [str(t) for t in sequence(spec.get("policyTypes"))] or ["Ingress"]
-    return "Ingress" in types and not sequence(spec.get("ingress"))
+    return not sequence(dig(policy, "spec", direction.lower()))
 
 
-def network_policy_findings(workload: KubeObject, policies: Iterable[KubeObject]) -> list[Finding]:
-    """An allowing policy selects the workload's pods and the namespace denies by default.
+def covering_policies(
+    workload: KubeObject, policies: Iterable[KubeObject], direction: str
+) -> list[KubeObject]:
+    """Policies of the workload's namespace that select its pods for ``direction`` and say what
+    is allowed (a default-deny policy alone lets nothing through, so it is not the pods' own)."""
+    pod_labels = template_labels(workload)
+    return [
+        p
+        for p in policies
+        if same_namespace(p, workload)
+        and direction in policy_types(p)
+        and not is_default_deny(p, direction)
+        and selector_matches(dig(p, "spec", "podSelector") or {}, pod_labels)
+    ]
 
-    A default-deny policy alone selects every pod but lets nothing in, so it does not count as
-    the workload's own policy.
+
+def network_policy_findings(
+    workload: KubeObject,
+    policies: Iterable[KubeObject],
+    directions: Iterable[str] = ("Ingress",),
+) -> list[Finding]:
+    """Per direction (``Ingress``, ``Egress``): a policy with rules for that direction selects
+    the workload's pods, and the namespace denies that direction by default.
+
+    A policy covers only the directions of its ``policyTypes`` (without them: Ingress, plus
+    Egress when it has egress rules), so an Egress-only policy never counts for ingress. A
+    default-deny policy alone selects every pod but lets nothing in, so it does not count as the
+    workload's own policy.
     """
     in_namespace = [p for p in policies if same_namespace(p, workload)]
     pod_labels = template_labels(workload)
     found: list[Finding] = []
-    own = [
-        p
-        for p in in_namespace
-        if not is_default_deny(p)
-        and selector_matches(dig(p, "spec", "podSelector") or {}, pod_labels)
-    ]
-    if not own:
-        found.append(
-            check("pod-networkpolicy").finding(
-                subject(workload),
-                f"no NetworkPolicy with allow rules selects labels {pod_labels}; add one that "
-                "admits only the callers (ingress controller, monitoring)",
+    wanted = [d for d in DIRECTIONS if d in {str(x).capitalize() for x in directions}]
+    for direction in wanted:
+        if not covering_policies(workload, in_namespace, direction):
+            others = sorted(
+                name(p)
+                for p in in_namespace
+                if not is_default_deny(p, direction)
+                and selector_matches(dig(p, "spec", "podSelector") or {}, pod_labels)
             )
-        )
-    if not any(is_default_deny(p) for p in in_namespace):
+            seen = (
+                f" (selected by {', '.join(others)}, whose policyTypes omit {direction})"
+                if others
+                else ""
+            )
+            found.append(
+                rules.NETWORK_POLICY(
+                    subject(workload),
+                    f"no NetworkPolicy with {direction} rules selects labels {pod_labels}{seen}; "
+                    f"add one that admits only the {_peers(direction)}",
+                )
+            )
+    missing = [d for d in wanted if not any(is_default_deny(p, d) for p in in_namespace)]
+    if missing:
+        types = ", ".join(missing)
         found.append(
-            check("networkpolicy-default-deny-missing").finding(
+            rules.DEFAULT_DENY(
                 f"Namespace {namespace(workload) or '<unknown>'}",
-                "no default-deny NetworkPolicy (podSelector: {}, policyTypes: [Ingress], no "
-                "ingress rules); add one so pods without their own policy are isolated",
+                f"no default-deny NetworkPolicy for {types} (podSelector: {{}}, policyTypes: "
+                f"[{types}], no rules); add one so pods without their own policy are isolated",
             )
         )
     return found
 
 
-def host_resolves_to(
-    host: str, addresses: Iterable[str], resolver: Resolver = socket.getaddrinfo
-) -> list[Finding]:
+def _peers(direction: str) -> str:
+    if direction == "Ingress":
+        return "callers (ingress controller, monitoring)"
+    return "destinations the pods need (DNS, databases, upstream services)"
+
+
+def tls_settings_findings(ingress: KubeObject) -> list[Finding]:
+    """Polaris tlsSettingsMissing: the Ingress has a ``spec.tls`` entry (any host)."""
+    if sequence(dig(ingress, "spec", "tls")):
+        return []
+    hosts = sorted(
+        {str(mapping(r).get("host")) for r in sequence(dig(ingress, "spec", "rules"))}
+        - {"None", ""}
+    )
+    served = f" for {', '.join(hosts)}" if hosts else ""
+    return [
+        rules.TLS_SETTINGS(
+            subject(ingress, default_kind="Ingress"),
+            f"no spec.tls entry: traffic{served} is served in clear text; add "
+            "tls: [{hosts: [...], secretName: <certificate secret>}]",
+        )
+    ]
+
+
+def host_resolves_to(host: str, addresses: Iterable[str], resolver: Resolver) -> list[Finding]:
     """``host`` resolves, and only to ``addresses`` (ips, or hostnames resolved the same way).
+
+    ``resolver`` does the lookups (``socket.getaddrinfo``, or pinned answers): the caller owns the
+    network, this function only judges the answers.
 
     A load balancer published as a hostname (``status.loadBalancer.ingress[].hostname``) is
     resolved too, so a CNAME to it passes.
@@ -296,7 +366,7 @@ def host_resolves_to(
         resolved = _resolve(host, resolver)
     except OSError as exc:
         return [
-            check("dns-resolution-failed").finding(
+            rules.DNS_RESOLUTION(
                 where, f"lookup failed ({exc}); create the DNS record pointing at the load balancer"
             )
         ]
@@ -312,14 +382,14 @@ def host_resolves_to(
             continue  # an unresolvable expected hostname simply adds nothing
     if not resolved:
         return [
-            check("dns-resolution-failed").finding(
+            rules.DNS_RESOLUTION(
                 where, "lookup returned no address; create the A/AAAA (or CNAME) record"
             )
         ]
     stray = sorted(resolved - expected)
     if stray or not expected:
         return [
-            check("dns-record-mismatch").finding(
+            rules.DNS_MISMATCH(
                 where,
                 f"resolves to {', '.join(sorted(resolved))}, expected only "
                 f"{', '.join(sorted(expected)) or '<nothing resolvable>'}; point the record "

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
     dig,
@@ -18,6 +18,7 @@ from pytest_deployverify.checks.kube.objects import (
     namespace,
     pod_spec,
     sequence,
+    subject,
 )
 
 MUTATING_VERBS = frozenset(
@@ -48,14 +49,14 @@ def namespace_findings(namespaces: Iterable[KubeObject], wanted: str) -> list[Fi
         if phase == "Active":
             return []
         return [
-            check("namespace-missing").finding(
+            rules.NAMESPACE(
                 f"Namespace {wanted}",
                 f"phase is {phase}: it is being deleted; wait for deletion to finish and "
                 "re-create it, or deploy elsewhere",
             )
         ]
     return [
-        check("namespace-missing").finding(
+        rules.NAMESPACE(
             f"Namespace {wanted}",
             f"namespace {wanted!r} does not exist; create it (kubectl apply -f namespace.yaml)",
         )
@@ -116,7 +117,7 @@ def service_account_findings(
         via = f"{kind(binding)} {name(binding)}"
         if ref_kind == "ClusterRole" and ref_name == "cluster-admin":
             found.append(
-                check("service-account-cluster-admin").finding(
+                rules.SA_CLUSTER_ADMIN(
                     where,
                     f"bound to cluster-admin through {via}: the workload can do anything in "
                     "the cluster; bind a Role with only the verbs and resources it needs",
@@ -131,7 +132,7 @@ def service_account_findings(
         wildcards = _wildcard_rules(mapping(role)) if role is not None else []
         if wildcards:
             found.append(
-                check("service-account-wildcard-role").finding(
+                rules.SA_WILDCARD(
                     where,
                     f"{ref_kind} {ref_name} (bound through {via}) grants wildcards: "
                     f"{'; '.join(wildcards)}; list the exact verbs, resources and apiGroups",
@@ -162,7 +163,7 @@ def verifier_access_findings(
         if not verbs or (resources and resources <= SELF_REVIEW_RESOURCES):
             continue
         found.append(
-            check("verifier-can-mutate").finding(
+            rules.VERIFIER_MUTATE(
                 where,
                 f"may {', '.join(sorted(verbs))} on {', '.join(sorted(resources)) or '?'} "
                 f"(apiGroups {_groups(rule)}); bind the verifier to a read-only role (get, list, "
@@ -181,7 +182,7 @@ def verifier_access_findings(
             )
             ns = attrs.get("namespace") or "all namespaces"
             found.append(
-                check("verifier-can-mutate").finding(
+                rules.VERIFIER_MUTATE(
                     where,
                     f"SelfSubjectAccessReview allows {verb} {target} in {ns}; bind the "
                     "verifier to a read-only role",
@@ -189,7 +190,7 @@ def verifier_access_findings(
             )
     if dig(rules_review, "status", "incomplete") is True and not reviews:
         found.append(
-            check("verifier-access-unknown").finding(
+            rules.VERIFIER_UNKNOWN(
                 where,
                 "the SelfSubjectRulesReview is incomplete (an authorizer cannot list rules: "
                 f"{dig(rules_review, 'status', 'evaluationError') or 'no detail'}); ask "
@@ -197,6 +198,167 @@ def verifier_access_findings(
             )
         )
     return found
+
+
+# Objects Kubernetes itself creates and manages: never judged by the RBAC rules (as Polaris).
+DEFAULT_ROLE_NAMES = frozenset({"cluster-admin", "gce:podsecuritypolicy:calico-sa"})
+# Built-in ClusterRoles that are meant to allow exec (admin, edit) or only read (view).
+BUILTIN_EXEC_ROLES = frozenset({"admin", "edit"})
+EXEC_RESOURCES = frozenset({"*", "pods/exec", "pods/attach"})
+# A ``get`` on pods/exec opens the exec web socket too.
+EXEC_VERBS = frozenset({"*", "get", "create"})
+BASIC_VERBS = frozenset({"get", "list", "watch", "create", "update", "patch", "delete"})
+
+
+def is_default_rbac(obj: KubeObject) -> bool:
+    """``system:*`` objects and the bootstrap ``cluster-admin`` binding/role."""
+    nm = name(obj)
+    return nm.startswith("system:") or nm in DEFAULT_ROLE_NAMES
+
+
+def wildcard_admin_rules(role: Mapping[str, Any]) -> list[str]:
+    """Rules granting everything: apiGroups and resources ``*`` with verbs ``*`` (or all seven
+    basic verbs), as Polaris's cluster-admin checks define them."""
+    found: list[str] = []
+    for rule in sequence(role.get("rules")):
+        rule = mapping(rule)
+        groups = {str(g) for g in sequence(rule.get("apiGroups"))}
+        resources = {str(r) for r in sequence(rule.get("resources"))}
+        verbs = {str(v).lower() for v in sequence(rule.get("verbs"))}
+        if "*" in groups and "*" in resources and ("*" in verbs or verbs >= BASIC_VERBS):
+            found.append(_describe_rule(rule))
+    return found
+
+
+def exec_rules(role: Mapping[str, Any]) -> list[str]:
+    """Rules that allow ``pods/exec`` or ``pods/attach`` (core or ``*`` group; resource ``*``,
+    ``pods/exec`` or ``pods/attach``; verb ``*``, ``get`` or ``create``)."""
+    found: list[str] = []
+    for rule in sequence(role.get("rules")):
+        rule = mapping(rule)
+        groups = {str(g) for g in sequence(rule.get("apiGroups"))}
+        resources = {str(r).lower() for r in sequence(rule.get("resources"))}
+        verbs = {str(v).lower() for v in sequence(rule.get("verbs"))}
+        if groups & {"", "*"} and resources & EXEC_RESOURCES and verbs & EXEC_VERBS:
+            found.append(_describe_rule(rule))
+    return found
+
+
+def role_findings(role: KubeObject) -> list[Finding]:
+    """A Role or ClusterRole does not allow ``pods/exec``/``pods/attach`` (Polaris
+    rolePodExecAttach, clusterrolePodExecAttach; default and built-in admin/edit roles exempt)."""
+    cluster = kind(role) == "ClusterRole"
+    if is_default_rbac(role) or (cluster and name(role) in BUILTIN_EXEC_ROLES):
+        return []
+    hits = exec_rules(role)
+    if not hits:
+        return []
+    rule = rules.CLUSTERROLE_EXEC if cluster else rules.ROLE_EXEC
+    return [
+        rule(
+            subject(role, default_kind="Role"),
+            f"allows pods/exec or pods/attach: {'; '.join(hits)}: whoever is bound to it can run "
+            "commands in the pods and read their secrets; drop pods/exec and pods/attach (and "
+            "wildcards) from the rules",
+        )
+    ]
+
+
+def binding_findings(
+    binding: KubeObject, *, roles: Iterable[KubeObject], cluster_roles: Iterable[KubeObject]
+) -> list[Finding]:
+    """A RoleBinding or ClusterRoleBinding, whatever its subjects: not to cluster-admin or a
+    wildcard role, not to a role allowing pods/exec or pods/attach (Polaris's five binding
+    checks). A role that is not among the objects read cannot be shown harmless: reported as
+    such, like Polaris does ("or that does not exist"); the read-only built-in ``view`` and the
+    default roles are exempt."""
+    if is_default_rbac(binding):
+        return []
+    is_cluster = kind(binding) == "ClusterRoleBinding"
+    ref = mapping(binding.get("roleRef"))
+    ref_kind, ref_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    where = subject(binding, default_kind="RoleBinding")
+    subjects = _subjects(binding)
+    if ref_kind == "ClusterRole":
+        role = next((r for r in cluster_roles if name(r) == ref_name), None)
+    else:
+        role = next(
+            (r for r in roles if name(r) == ref_name and namespace(r) == namespace(binding)), None
+        )
+    found: list[Finding] = []
+    admin_rule = (
+        rules.CRB_CLUSTER_ADMIN
+        if is_cluster
+        else rules.RB_CLUSTER_ADMIN_CLUSTERROLE
+        if ref_kind == "ClusterRole"
+        else rules.RB_CLUSTER_ADMIN_ROLE
+    )
+    exec_rule = (
+        rules.CRB_EXEC
+        if is_cluster
+        else rules.RB_CLUSTERROLE_EXEC
+        if ref_kind == "ClusterRole"
+        else rules.RB_ROLE_EXEC
+    )
+    if ref_kind == "ClusterRole" and ref_name == "cluster-admin":
+        found.append(
+            admin_rule(
+                where,
+                f"binds {subjects} to cluster-admin: they can do anything "
+                f"{'in the cluster' if is_cluster else 'in the namespace'}; bind a Role with "
+                "only the verbs and resources needed",
+            )
+        )
+        return found
+    if ref_name.startswith("system:") or (ref_kind == "ClusterRole" and ref_name == "view"):
+        return found
+    if role is None:
+        if ref_kind == "ClusterRole" and ref_name in BUILTIN_EXEC_ROLES:
+            found.append(
+                exec_rule(
+                    where,
+                    f"binds {subjects} to the built-in ClusterRole {ref_name}, which allows "
+                    "pods/exec and pods/attach; bind a Role without them",
+                )
+            )
+            return found
+        found.append(
+            exec_rule(
+                where,
+                f"binds {subjects} to {ref_kind} {ref_name}, which is not among the objects "
+                "read, so it cannot be shown not to allow pods/exec or pods/attach; include the "
+                "role, or exempt the binding with the reason",
+            )
+        )
+        return found
+    wild = wildcard_admin_rules(role)
+    if wild:
+        found.append(
+            admin_rule(
+                where,
+                f"binds {subjects} to {ref_kind} {ref_name}, which grants everything: "
+                f"{'; '.join(wild)}; list the exact verbs, resources and apiGroups",
+            )
+        )
+    hits = exec_rules(role)
+    if hits:
+        found.append(
+            exec_rule(
+                where,
+                f"binds {subjects} to {ref_kind} {ref_name}, which allows pods/exec or "
+                f"pods/attach ({'; '.join(hits)}); bind a role without them",
+            )
+        )
+    return found
+
+
+def _subjects(binding: KubeObject) -> str:
+    shown = []
+    for subj in sequence(binding.get("subjects")):
+        subj = mapping(subj)
+        ns = f"{subj.get('namespace')}/" if subj.get("namespace") else ""
+        shown.append(f"{subj.get('kind')} {ns}{subj.get('name')}")
+    return ", ".join(shown) or "no subject"
 
 
 def _wildcard_rules(role: Mapping[str, Any]) -> list[str]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.images import digest_of, parse_image
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
@@ -32,26 +32,27 @@ from pytest_deployverify.checks.kube.objects import (
     sequence,
     subject,
 )
+from pytest_deployverify.checks.versions import compare_versions, same_version
 
 REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 # Waiting reasons that waiting longer will not cure: a poller stops at once on these.
 FATAL_WAITING = frozenset(
     {"CrashLoopBackOff", "ImagePullBackOff", "InvalidImageName", "CreateContainerConfigError"}
 )
-_WAITING_CHECKS = {
-    "CrashLoopBackOff": "pod-crash-loop",
-    "ImagePullBackOff": "pod-image-pull-error",
-    "ErrImagePull": "pod-image-pull-error",
-    "ErrImageNeverPull": "pod-image-pull-error",
-    "InvalidImageName": "pod-create-error",
-    "CreateContainerConfigError": "pod-create-error",
-    "CreateContainerError": "pod-create-error",
-    "RunContainerError": "pod-create-error",
+_WAITING_RULES = {
+    "CrashLoopBackOff": rules.POD_CRASH_LOOP,
+    "ImagePullBackOff": rules.POD_IMAGE_PULL,
+    "ErrImagePull": rules.POD_IMAGE_PULL,
+    "ErrImageNeverPull": rules.POD_IMAGE_PULL,
+    "InvalidImageName": rules.POD_CREATE,
+    "CreateContainerConfigError": rules.POD_CREATE,
+    "CreateContainerError": rules.POD_CREATE,
+    "RunContainerError": rules.POD_CREATE,
 }
 _WAITING_FIX = {
-    "pod-crash-loop": "read its logs (kubectl logs --previous) and fix the crash, or roll back",
-    "pod-image-pull-error": "check the image name/tag exists and imagePullSecrets can read it",
-    "pod-create-error": "check the referenced ConfigMaps/Secrets/keys and the image name",
+    rules.POD_CRASH_LOOP.id: "read its logs (kubectl logs --previous) and fix the crash, or roll back",
+    rules.POD_IMAGE_PULL.id: "check the image name/tag exists and imagePullSecrets can read it",
+    rules.POD_CREATE.id: "check the referenced ConfigMaps/Secrets/keys and the image name",
 }
 
 
@@ -119,7 +120,7 @@ def wait_for_rollout(
         remaining = deadline - clock()
         if remaining <= 0:
             ids = sorted({f.check_id for f in progress.findings})
-            timed_out = check("rollout-timeout").finding(
+            timed_out = rules.ROLLOUT_TIMEOUT(
                 subject(deployment, default_kind="Deployment"),
                 f"not settled after {timeout:g}s ({len(progress.findings)} finding(s) left: "
                 f"{', '.join(ids)}); fix those or allow a longer timeout",
@@ -173,7 +174,7 @@ def _status(deployment: KubeObject) -> tuple[list[Finding], list[Finding]]:
     observed = as_int(status.get("observedGeneration"), 0)
     if not has_status(deployment) or observed < generation:
         found.append(
-            check("rollout-generation-observed").finding(
+            rules.ROLLOUT_GENERATION(
                 where,
                 f"observedGeneration {observed} < generation {generation}: the controller has "
                 "not acted on the latest spec yet; wait, or check the controller-manager",
@@ -194,7 +195,7 @@ def _status(deployment: KubeObject) -> tuple[list[Finding], list[Finding]]:
         problems.append(f"{old} old replica(s) still running")
     if problems:
         found.append(
-            check("rollout-replicas").finding(
+            rules.ROLLOUT_REPLICAS(
                 where,
                 f"rollout not complete: {', '.join(problems)}; wait for it "
                 "(kubectl rollout status) or inspect the pods below",
@@ -202,7 +203,7 @@ def _status(deployment: KubeObject) -> tuple[list[Finding], list[Finding]]:
         )
     progressing = mapping(conditions(deployment).get("Progressing"))
     if progressing.get("reason") == "ProgressDeadlineExceeded":
-        dead = check("rollout-progress-deadline").finding(
+        dead = rules.ROLLOUT_DEADLINE(
             where,
             f"Progressing=False, ProgressDeadlineExceeded: {progressing.get('message', '')}; "
             "the rollout has stalled: fix the new pods or roll back (kubectl rollout undo)",
@@ -229,26 +230,28 @@ def _template_image(
     found: list[Finding] = []
     if not ref.pinned:
         found.append(
-            check("container-image-tag").finding(
+            rules.IMAGE_TAG(
                 where,
                 f"image {image!r} has {'tag latest' if ref.tag else 'no tag'}; deploy the "
                 "release by its version tag",
             )
         )
     version = expect.get("expected_version")
-    if version and ref.pinned and ref.tag != version:
+    if version and ref.pinned and not (ref.tag and same_version(version, ref.tag)):
         observed = f"tag {ref.tag!r}" if ref.tag else "no tag (digest only)"
+        compared = f" (compared {compare_versions(version, ref.tag).describe()})" if ref.tag else ""
         found.append(
-            check("rollout-image-version").finding(
+            rules.ROLLOUT_IMAGE_VERSION(
                 where,
                 f"template image {image!r} has {observed}, not the release version "
-                f"{version!r}; deploy the expected release (or fix the expected version)",
+                f"{version!r}{compared}; deploy the expected release (or fix the expected "
+                "version)",
             )
         )
     digest = expect.get("expected_digest")
     if digest and ref.digest and ref.digest != digest:
         found.append(
-            check("rollout-image-digest").finding(
+            rules.ROLLOUT_IMAGE_DIGEST(
                 where,
                 f"template image is pinned to {ref.digest}, not {digest}; pin the digest "
                 "that was scanned and approved",
@@ -268,9 +271,9 @@ def _pod_image(
     found: list[Finding] = []
     version = expect.get("expected_version")
     tag = parse_image(spec_image).tag
-    if version and spec_image and tag != version:
+    if version and spec_image and not (tag and same_version(version, tag)):
         found.append(
-            check("rollout-image-version").finding(
+            rules.ROLLOUT_IMAGE_VERSION(
                 where,
                 f"pod runs image {spec_image!r}, not version {version!r}: an old or foreign "
                 "pod; wait for the rollout to replace it",
@@ -281,7 +284,7 @@ def _pod_image(
     running = digest_of(str(status.get("imageID") or ""))
     if digest and running and running != digest:
         found.append(
-            check("rollout-image-digest").finding(
+            rules.ROLLOUT_IMAGE_DIGEST(
                 where,
                 f"running image digest {running} is not the pinned {digest}: the tag was "
                 "re-pushed or another image runs; deploy by digest",
@@ -302,12 +305,12 @@ def _pod_health(
     for status in statuses:
         waiting = mapping(dig(status, "state", "waiting"))
         reason = str(waiting.get("reason") or "")
-        if reason in _WAITING_CHECKS:
-            check_id = _WAITING_CHECKS[reason]
-            finding = check(check_id).finding(
+        if reason in _WAITING_RULES:
+            rule = _WAITING_RULES[reason]
+            finding = rule(
                 subject(pod, str(status.get("name")), default_kind="Pod"),
                 f"waiting: {reason} ({waiting.get('message') or 'no message'}); "
-                f"{_WAITING_FIX[check_id]}",
+                f"{_WAITING_FIX[rule.id]}",
             )
             return [finding], [finding] if reason in FATAL_WAITING else []
     found = _restarts(pod, statuses, since, max_restarts)
@@ -320,7 +323,7 @@ def _pod_health(
             else "scheduled, containers not started"
         )
         found.append(
-            check("pod-pending").finding(
+            rules.POD_PENDING(
                 where,
                 f"phase Pending ({detail}); check node capacity, taints, volumes and "
                 "image pulls (kubectl describe pod)",
@@ -329,7 +332,7 @@ def _pod_health(
     elif not condition_true(pod, "Ready"):
         unready = [str(s.get("name")) for s in statuses if s.get("ready") is False]
         found.append(
-            check("pod-not-ready").finding(
+            rules.POD_NOT_READY(
                 where,
                 f"phase {phase}, Ready is not True (unready containers: "
                 f"{', '.join(unready) or 'none reported'}); check the readiness probe "
@@ -353,7 +356,7 @@ def _restarts(
             continue  # restarted before this rollout began
         reason = f"{last.get('reason', 'unknown')}, exit code {last.get('exitCode', '?')}"
         found.append(
-            check("pod-restarts").finding(
+            rules.POD_RESTARTS(
                 subject(pod, str(status.get("name")), default_kind="Pod"),
                 f"restarted {count} time(s) (allowed {allowed}; last: {reason}); read "
                 "kubectl logs --previous and fix the cause before signing off",

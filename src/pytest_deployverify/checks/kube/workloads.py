@@ -12,12 +12,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pytest_deployverify.checks.findings import Finding
-from pytest_deployverify.checks.kube.catalog import check
+from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.containers import (
     image_findings,
     probe_findings,
     resource_findings,
 )
+from pytest_deployverify.checks.kube.expectations import PullPolicy
 from pytest_deployverify.checks.kube.objects import (
     KubeObject,
     as_int,
@@ -49,16 +50,21 @@ def workload_findings(
     min_replicas: int = 2,
     require_hpa: bool = True,
     require_cpu_limit: bool = True,
+    pull_policy: PullPolicy = PullPolicy.PINNED,
+    spread: bool = True,
+    spread_min_replicas: int = 2,
 ) -> list[Finding]:
     """Every hygiene check on one workload; availability checks only for replicated kinds.
 
     ``pdbs`` and ``hpas`` are the PodDisruptionBudgets and HorizontalPodAutoscalers to look in
     (any namespace; only those in the workload's count). ``require_hpa=False`` drops
-    ``missing-hpa`` for workloads that are deliberately not autoscaled.
+    ``missing-hpa`` for workloads that are deliberately not autoscaled; ``pull_policy`` and
+    ``spread``/``spread_min_replicas`` relax the opinionated rules (see ``image_findings`` and
+    ``spread_findings``).
     """
     found = resource_findings(workload, require_cpu_limit=require_cpu_limit)
     found += probe_findings(workload)
-    found += image_findings(workload)
+    found += image_findings(workload, pull_policy=pull_policy)
     found += security_findings(workload)
     if kind(workload) in REPLICATED_KINDS:
         hpa_list, pdb_list = list(hpas), list(pdbs)
@@ -67,7 +73,8 @@ def workload_findings(
             workload, hpa_list, min_replicas=min_replicas, require_hpa=require_hpa
         )
         found += pdb_findings(workload, pdb_list, hpas=hpa_list)
-        found += spread_findings(workload, hpas=hpa_list)
+        if spread:
+            found += spread_findings(workload, hpas=hpa_list, min_replicas=spread_min_replicas)
     return found
 
 
@@ -111,7 +118,7 @@ def replica_findings(
     if replicas >= min_replicas:
         return []
     return [
-        check("deployment-missing-replicas").finding(
+        rules.REPLICAS(
             subject(workload),
             f"spec.replicas is {replicas}: one pod restart or node drain is an outage; "
             f"set replicas to at least {min_replicas} (or let an HPA with minReplicas "
@@ -127,7 +134,7 @@ def pdb_findings(
     matching = selecting_pdbs(workload, pdbs)
     if not matching:
         return [
-            check("missing-pod-disruption-budget").finding(
+            rules.PDB_MISSING(
                 subject(workload),
                 f"no PodDisruptionBudget in namespace {namespace(workload) or '<any>'} selects "
                 f"labels {template_labels(workload)}; add a PDB (e.g. maxUnavailable: 1) so "
@@ -140,7 +147,7 @@ def pdb_findings(
         blocked = _blocks_all_disruptions(mapping(pdb.get("spec")), replicas)
         if blocked:
             found.append(
-                check("pdb-disruptions-is-zero").finding(
+                rules.PDB_BLOCKS(
                     subject(pdb),
                     f"{blocked} with {replicas} replica(s) allows no voluntary disruption, so "
                     f"node drains hang on {kind(workload)} {name(workload)}; use "
@@ -183,7 +190,7 @@ def hpa_findings(
         if not require_hpa:
             return []
         return [
-            check("missing-hpa").finding(
+            rules.HPA_MISSING(
                 subject(workload),
                 f"no HorizontalPodAutoscaler has scaleTargetRef {kind(workload)}/"
                 f"{name(workload)}; add one (minReplicas >= {min_replicas}) or pass "
@@ -203,13 +210,13 @@ def _one_hpa(hpa: KubeObject, min_replicas: int) -> list[Finding]:
     found: list[Finding] = []
     if low < min_replicas:
         found.append(
-            check("hpa-min-availability").finding(
+            rules.HPA_MIN(
                 where, f"minReplicas is {low}; set minReplicas to at least {min_replicas}"
             )
         )
     if high <= low:
         found.append(
-            check("hpa-max-availability").finding(
+            rules.HPA_MAX(
                 where,
                 f"maxReplicas {high} <= minReplicas {low}: the HPA can never scale out; "
                 "raise maxReplicas",
@@ -226,7 +233,7 @@ def _one_hpa(hpa: KubeObject, min_replicas: int) -> list[Finding]:
         active = mapping(conditions(hpa).get("ScalingActive"))
         why = f" (ScalingActive: {active.get('reason')}: {active.get('message')})" if active else ""
         found.append(
-            check("hpa-missing-metrics").finding(
+            rules.HPA_METRICS(
                 where,
                 f"status.currentMetrics is empty{why}: the HPA cannot scale; check that "
                 "metrics-server (or the custom metrics adapter) serves the target's metrics",
@@ -236,7 +243,7 @@ def _one_hpa(hpa: KubeObject, min_replicas: int) -> list[Finding]:
     if high and current >= high:
         limited = " (ScalingLimited)" if condition_true(hpa, "ScalingLimited") else ""
         found.append(
-            check("hpa-at-max-replicas").finding(
+            rules.HPA_AT_MAX(
                 where,
                 f"currentReplicas {current} is at maxReplicas {high}{limited}: no headroom "
                 "left for more load; raise maxReplicas or add capacity",
@@ -245,28 +252,115 @@ def _one_hpa(hpa: KubeObject, min_replicas: int) -> list[Finding]:
     return found
 
 
-def spread_findings(workload: KubeObject, *, hpas: Iterable[KubeObject] = ()) -> list[Finding]:
-    """Replicas spread by topologySpreadConstraints or pod anti-affinity on the pod's labels."""
-    if effective_replicas(workload, hpas) < 2:
-        return []  # the replica checks already report a single pod
+def spread_terms(workload: KubeObject) -> list[dict[str, Any]]:
+    """The spread rules that select the pod's own labels: topologySpreadConstraints (maxSkew,
+    topologyKey, whenUnsatisfiable) and podAntiAffinity terms (topologyKey, required or
+    preferred), as small plain dicts for evidence."""
     spec, pod_labels = pod_spec(workload), template_labels(workload)
+    found: list[dict[str, Any]] = []
     for constraint in sequence(spec.get("topologySpreadConstraints")):
-        if selector_matches(mapping(constraint).get("labelSelector"), pod_labels):
-            return []
+        constraint = mapping(constraint)
+        if selector_matches(constraint.get("labelSelector"), pod_labels):
+            found.append(
+                {
+                    "kind": "topologySpreadConstraint",
+                    "topologyKey": constraint.get("topologyKey"),
+                    "maxSkew": constraint.get("maxSkew"),
+                    "whenUnsatisfiable": constraint.get("whenUnsatisfiable", "DoNotSchedule"),
+                }
+            )
     anti = mapping(dig(spec, "affinity", "podAntiAffinity"))
-    terms = sequence(anti.get("requiredDuringSchedulingIgnoredDuringExecution"))
+    terms = [
+        ("required", mapping(t))
+        for t in sequence(anti.get("requiredDuringSchedulingIgnoredDuringExecution"))
+    ]
     terms += [
-        mapping(t).get("podAffinityTerm")
+        ("preferred", mapping(mapping(t).get("podAffinityTerm")))
         for t in sequence(anti.get("preferredDuringSchedulingIgnoredDuringExecution"))
     ]
-    for term in terms:
-        if selector_matches(mapping(term).get("labelSelector"), pod_labels):
-            return []
+    for strength, term in terms:
+        if selector_matches(term.get("labelSelector"), pod_labels):
+            found.append(
+                {
+                    "kind": f"podAntiAffinity ({strength})",
+                    "topologyKey": term.get("topologyKey"),
+                }
+            )
+    return found
+
+
+def spread_findings(
+    workload: KubeObject, *, hpas: Iterable[KubeObject] = (), min_replicas: int = 2
+) -> list[Finding]:
+    """Replicas spread by topologySpreadConstraints or pod anti-affinity on the pod's labels.
+
+    Judged only when the workload runs at least ``min_replicas`` pods (an HPA's minReplicas
+    when one manages it): below that the replica checks speak, and a profile may relax the rule
+    for small workloads (``[kubernetes.expect] topology_spread_min_replicas``)."""
+    replicas = effective_replicas(workload, hpas)
+    if replicas < max(2, min_replicas):
+        return []
+    if spread_terms(workload):
+        return []
     return [
-        check("topology-spread-constraint").finding(
+        rules.TOPOLOGY_SPREAD(
             subject(workload),
-            "no topologySpreadConstraints or podAntiAffinity selects the pod's own labels, so "
-            "all replicas may land on one node or zone; add a topologySpreadConstraint "
-            "(topologyKey: topology.kubernetes.io/zone or kubernetes.io/hostname)",
+            f"{replicas} replicas, but no topologySpreadConstraints or podAntiAffinity selects "
+            "the pod's own labels, so all replicas may land on one node or zone; add a "
+            "topologySpreadConstraint (topologyKey: topology.kubernetes.io/zone or "
+            "kubernetes.io/hostname)",
         )
     ]
+
+
+# ---- what was judged, as small plain data for evidence ---------------------------------------------
+
+
+def pdb_summary(pdb: KubeObject) -> dict[str, Any]:
+    """A PodDisruptionBudget as judged: its name, its policy and (live) what it allows now."""
+    spec, status = mapping(pdb.get("spec")), mapping(pdb.get("status"))
+    summary: dict[str, Any] = {"name": name(pdb)}
+    for key in ("minAvailable", "maxUnavailable"):
+        if spec.get(key) is not None:
+            summary[key] = spec.get(key)
+    if has_status(pdb):
+        for key in ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+            if status.get(key) is not None:
+                summary[key] = status.get(key)
+    return summary
+
+
+def metric_summary(metric: object) -> str:
+    """``cpu utilization 70%``, ``pods http_requests_per_second 100``: one HPA metric in words."""
+    metric = mapping(metric)
+    metric_type = str(metric.get("type") or "?")
+    body = mapping(metric.get(metric_type[:1].lower() + metric_type[1:]))
+    label = str(body.get("name") or dig(body, "metric", "name") or metric_type.lower())
+    value = mapping(body.get("target") or body.get("current"))
+    if value.get("averageUtilization") is not None:
+        return f"{label} utilization {value['averageUtilization']}%"
+    amount = value.get("averageValue") or value.get("value")
+    return f"{label} {amount}" if amount is not None else label
+
+
+def hpa_summary(hpa: KubeObject) -> dict[str, Any]:
+    """An HorizontalPodAutoscaler as judged: bounds, (live) replicas, target and current metrics."""
+    spec, status = mapping(hpa.get("spec")), mapping(hpa.get("status"))
+    summary: dict[str, Any] = {
+        "name": name(hpa),
+        "minReplicas": as_int(spec.get("minReplicas"), 1),
+        "maxReplicas": spec.get("maxReplicas"),
+        "metrics": [metric_summary(m) for m in sequence(spec.get("metrics"))]
+        or (
+            [f"cpu utilization {spec['targetCPUUtilizationPercentage']}%"]
+            if spec.get("targetCPUUtilizationPercentage") is not None
+            else []
+        ),
+    }
+    if has_status(hpa):
+        summary["currentReplicas"] = status.get("currentReplicas")
+        summary["desiredReplicas"] = status.get("desiredReplicas")
+        summary["currentMetrics"] = [
+            metric_summary(m) for m in sequence(status.get("currentMetrics"))
+        ]
+    return summary

@@ -1,15 +1,51 @@
-"""The Kubernetes component: ``[kubernetes]``, a read-only cached reader over the official client."""
+"""The Kubernetes component: ``[kubernetes]``, a read-only cached reader over the official client.
+
+Reads (``kubernetes.<read>``):
+
+* ``objects``: ``KubeObjects``, every kind the checklist needs in the profile's namespace plus
+  the cluster-scoped ones, LISTed concurrently into the reader's cache (or, in pre-deploy mode,
+  loaded from rendered manifests);
+* ``ingresses``: the Ingress objects of the profile's namespace, as raw dicts (for DNS);
+* ``access``: ``VerifierAccess``, what the verifier's own credentials may do;
+* ``pod_logs``: ``PodLogs``, bounded tails of the workloads' container logs;
+* ``schema``: ``SchemaReport``, the rendered manifests validated against the Kubernetes OpenAPI
+  schemas (pre-deploy mode only; offline, with the schemas ``kubernetes-validate`` ships).
+
+The official client and PyYAML are imported only when a reader runs, so a profile without
+Kubernetes never needs them. Nothing here writes to the cluster: the reader refuses mutating
+requests before sending them.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pytest_deployverify.components.base import Component, SectionSpec
-from pytest_deployverify.expectations.kube import KubeExpectations
+from pytest_deployverify.checks.findings import NotApplicable
+from pytest_deployverify.checks.kube.exemptions import Exemption
+from pytest_deployverify.checks.kube.expectations import KubeExpectations
+from pytest_deployverify.checks.kube.items import CHECKS
+from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
+from pytest_deployverify.components.errors import ReadError
 from pytest_deployverify.profile.fields import Seconds
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import Range
+
+if TYPE_CHECKING:
+    from pytest_deployverify.checks.kube.snapshots import (
+        KubeObjects,
+        PodLogs,
+        SchemaReport,
+        VerifierAccess,
+    )
+    from pytest_deployverify.components.kubernetes.reader import KubeReader
+
+COMPONENT = "kubernetes"
+PREDEPLOY_SKIP = (
+    "live-only check skipped in pre-deploy mode (--manifests or [kubernetes.expect] manifests): "
+    "rendered manifests have no cluster state; it runs against the live cluster after the deploy"
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -24,9 +60,11 @@ class KubernetesConfig:
     timeout: Seconds = 10.0
     page_size: Annotated[int, Range(ge=1, le=5000)] = 500
     expect: KubeExpectations = dataclasses.field(default_factory=KubeExpectations)
+    # Checks a given object is exempt from, each with its reason (shown in every report).
+    exemptions: tuple[Exemption, ...] = ()
 
 
-def _connect(section: KubernetesConfig, profile: Profile) -> Any:
+def _connect(section: KubernetesConfig, profile: Profile) -> KubeReader:
     from pytest_deployverify.components.kubernetes.reader import build_kube_reader
 
     return build_kube_reader(section)
@@ -38,17 +76,122 @@ def _endpoint(section: KubernetesConfig) -> str:
     return "(in-cluster)" if section.in_cluster else "(default kubeconfig)"
 
 
+# -- readers -----------------------------------------------------------------------------------------
+
+
+def _objects(ctx: ReadContext) -> KubeObjects:
+    from pytest_deployverify.components.kubernetes.reads import read_objects
+
+    return read_objects(ctx.client, ctx.section)
+
+
+def _ingresses(ctx: ReadContext) -> list[dict[str, Any]]:
+    from pytest_deployverify.components.kubernetes.reads import read_ingresses
+
+    objects: KubeObjects = ctx.read("kubernetes.objects")
+    return read_ingresses(objects, objects.where)
+
+
+def _access(ctx: ReadContext) -> VerifierAccess:
+    from pytest_deployverify.components.kubernetes.reads import read_access
+
+    return read_access(ctx.client, ctx.section)
+
+
+def _pod_logs(ctx: ReadContext) -> PodLogs:
+    from pytest_deployverify.components.kubernetes.reads import read_pod_logs
+
+    section: KubernetesConfig = ctx.section
+    if not section.expect.pod_logs.enabled:
+        raise NotApplicable("[kubernetes.expect.pod_logs] enabled = false")
+    return read_pod_logs(ctx.client, section, ctx.read("kubernetes.objects"))
+
+
+def _schema(ctx: ReadContext) -> SchemaReport:
+    objects: KubeObjects = ctx.read("kubernetes.objects")
+    if objects.live:
+        raise NotApplicable(
+            "objects read from the API server were validated by it; the schema check judges "
+            "rendered manifests"
+        )
+    section: KubernetesConfig = ctx.section
+    where = objects.where
+    try:
+        from pytest_deployverify.components.kubernetes.schema import (
+            SchemaUnavailable,
+            validate_objects,
+        )
+    except ImportError as exc:  # pragma: no cover - jsonschema comes with kubernetes-validate
+        raise ReadError(
+            COMPONENT,
+            where,
+            "schema validation",
+            f"{exc}: pip install 'pytest-deployverify[kubernetes]'",
+        ) from None
+    try:
+        return validate_objects(objects.manifests, section.expect.schema_version)
+    except SchemaUnavailable as exc:
+        raise ReadError(COMPONENT, where, "schema validation", str(exc)) from None
+
+
 component = Component(
-    name="kubernetes",
-    checklist=(
-        "pytest_deployverify.checklist.test_kubernetes_infra",
-        "pytest_deployverify.checklist.test_kubernetes_security",
-    ),
+    name=COMPONENT,
     title="Kubernetes",
     sections=(
         SectionSpec("kubernetes", KubernetesConfig, "the cluster and the workloads to verify"),
     ),
     connect=_connect,
+    reads={
+        "objects": _objects,
+        "ingresses": _ingresses,
+        "access": _access,
+        "pod_logs": _pod_logs,
+        "schema": _schema,
+    },
+    checks=CHECKS,
+    checklist=(
+        "pytest_deployverify.checklist.test_kubernetes_infra",
+        "pytest_deployverify.checklist.test_kubernetes_security",
+    ),
     endpoint=_endpoint,
     extra="kubernetes",
+    description="Workloads, rollout, configuration, network, RBAC, capacity and the Helm "
+    "release, read-only through the API (or from rendered manifests before a deploy).",
 )
+
+
+# -- pre-deploy mode -------------------------------------------------------------------------------
+
+
+def predeploy(base: Component, path: Path) -> Component:
+    """``base`` reading rendered manifests at ``path`` instead of the cluster: no client is ever
+    built, the live-only reads are not applicable, and a broken manifest fails every item that
+    reads the objects with a message naming the file and document."""
+
+    def objects(ctx: ReadContext) -> KubeObjects:
+        from pytest_deployverify.components.kubernetes.reads import read_manifests
+
+        try:
+            return read_manifests(path, ctx.section)
+        except ImportError as exc:
+            raise ReadError(
+                COMPONENT,
+                f"manifests {path}",
+                "pre-deploy manifests",
+                f"reading YAML needs PyYAML ({exc.name or exc}): pip install "
+                "'pytest-deployverify[kubernetes]'",
+            ) from None
+        except ValueError as exc:  # ManifestError names the file and the document
+            raise ReadError(
+                COMPONENT, f"manifests {path}", "pre-deploy manifests", str(exc)
+            ) from None
+
+    def live_only(ctx: ReadContext) -> Any:
+        raise NotApplicable(PREDEPLOY_SKIP)
+
+    return dataclasses.replace(
+        base,
+        connect=None,
+        reads={**base.reads, "objects": objects, "access": live_only, "pod_logs": live_only},
+        endpoint=lambda section: f"manifests {path}",
+    )

@@ -77,6 +77,8 @@ KINDS: tuple[Kind, ...] = (
     _k("replicasets", "ReplicaSet", "apps", "v1", "AppsV1Api", "replica_set", True, "rs"),
     _k("statefulsets", "StatefulSet", "apps", "v1", "AppsV1Api", "stateful_set", True, "sts"),
     _k("daemonsets", "DaemonSet", "apps", "v1", "AppsV1Api", "daemon_set", True, "ds"),
+    _k("jobs", "Job", "batch", "v1", "BatchV1Api", "job", True),
+    _k("cronjobs", "CronJob", "batch", "v1", "BatchV1Api", "cron_job", True, "cj"),
     _k(
         "endpointslices",
         "EndpointSlice",

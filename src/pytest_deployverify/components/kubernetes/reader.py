@@ -9,14 +9,20 @@ Objects come back as plain dicts parsed straight from the JSON body: checks only
 skipping the client's model classes is several times faster (``bench/bench_kube_parse.py``).
 Each item carries ``kind`` and ``apiVersion`` like a manifest does, so the same check functions
 run on live objects and on rendered manifests. Cached dicts are shared: treat them as read-only.
+
+The reader is thread-safe: ``list_many`` sends independent LISTs concurrently (the run waits one
+round trip for every kind, not one per kind), and concurrent first reads of the same list wait
+for one request. Container logs (``pod_log``, a GET of the ``pods/log`` subresource) come back
+as text lines, never cached.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import kubernetes.client as k8s
 import urllib3
@@ -55,10 +61,15 @@ __all__ = [
 ]
 
 COMPONENT = "kubernetes"
+MAX_CONCURRENT = 16  # requests in flight at once; the connection pool is sized for it
+LOG_LIMIT_BYTES = 1_048_576  # a tail of a few hundred lines never needs more
+T = TypeVar("T")
+R = TypeVar("R")
 ListKey = tuple[str, str | None, str | None, str | None]  # kind, namespace, labels, fields
 ObjectKey = tuple[str, str | None, str]  # kind, namespace, name
 # ``KubeReader.list`` shadows the builtin inside the class body.
 Objects = list[dict[str, Any]]
+Lines = list[str]
 
 
 def kube_configuration(config: KubernetesConfig) -> Configuration:
@@ -78,7 +89,31 @@ def kube_configuration(config: KubernetesConfig) -> Configuration:
     # urllib3 retries 3 times by default; client-go style retries are opt-in and stay off.
     configuration.retries = 0
     configuration.client_go_retries = False
+    # Concurrent LISTs each hold a connection: a pool smaller than that would open and drop
+    # extra connections (a TLS handshake each) instead of reusing them.
+    configuration.connection_pool_maxsize = MAX_CONCURRENT
     return configuration
+
+
+def concurrently(
+    call: Callable[[T], R], items: Iterable[T], *, max_workers: int = MAX_CONCURRENT
+) -> list[R | Exception]:
+    """``call(item)`` for every item, at most ``max_workers`` at a time; results (or the
+    exception each raised) in the order of ``items``."""
+    work = list(items)
+
+    def guarded(item: T) -> R | Exception:
+        try:
+            return call(item)
+        except Exception as exc:  # handed back to the caller, who decides what it means
+            return exc
+
+    if len(work) <= 1:
+        return [guarded(item) for item in work]
+    with ThreadPoolExecutor(
+        max_workers=min(max_workers, len(work)), thread_name_prefix="deployverify-kube"
+    ) as pool:
+        return list(pool.map(guarded, work))
 
 
 class KubeReader:
@@ -150,6 +185,53 @@ class KubeReader:
             with self._lock:
                 self._lists[key] = items
             return list(items)
+
+    def list_many(
+        self, scopes: Iterable[tuple[str, str | None]]
+    ) -> dict[tuple[str, str | None], Objects | KubeError]:
+        """``list(kind, namespace)`` for every ``(kind, namespace)``, concurrently; each answer is
+        the objects or the ``KubeError`` that read raised (a 403 on one kind fails that kind
+        only). Other exceptions propagate."""
+        wanted = list(dict.fromkeys(scopes))
+        answers = concurrently(lambda scope: self.list(scope[0], scope[1]), wanted)
+        results: dict[tuple[str, str | None], Objects | KubeError] = {}
+        for scope, answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, Exception) and not isinstance(answer, KubeError):
+                raise answer
+            results[scope] = answer
+        return results
+
+    def pod_log(
+        self,
+        namespace: str,
+        pod: str,
+        container: str,
+        *,
+        tail_lines: int,
+        previous: bool = False,
+        limit_bytes: int = LOG_LIMIT_BYTES,
+    ) -> Lines:
+        """The last ``tail_lines`` lines of a container's log (``previous``: of the instance
+        before its last restart). A GET of ``pods/log``; never cached."""
+        api = self._api_class("CoreV1Api")
+        kwargs: dict[str, Any] = {
+            "container": container,
+            "tail_lines": tail_lines,
+            "limit_bytes": limit_bytes,
+        }
+        if previous:
+            kwargs["previous"] = True
+        body = self._send(
+            api.read_namespaced_pod_log,
+            (pod, namespace),
+            kwargs,
+            "get",
+            None,
+            namespace,
+            pod,
+            resource="pods/log",
+        )
+        return body.decode("utf-8", errors="replace").splitlines()
 
     def get(
         self, kind: str, namespace: str | None, name: str, *, fresh: bool = False
@@ -353,6 +435,34 @@ class KubeReader:
         resource: str | None = None,
     ) -> dict[str, Any]:
         what = resource or (spec.group_resource if spec else "?")
+        body = self._send(method, args, kwargs, verb, spec, namespace, name, resource=resource)
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            problem = f"answered {verb} {what} with a body that is not JSON: {exc}"
+            raise KubeApiError(
+                f"{COMPONENT} at {self.endpoint} {problem}", status=200, problem=problem
+            ) from None
+        if not isinstance(doc, dict):
+            raise KubeApiError(
+                f"{COMPONENT} at {self.endpoint} answered with {type(doc)}", status=200
+            )
+        return doc
+
+    def _send(
+        self,
+        method: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        verb: str,
+        spec: Kind | None,
+        namespace: str | None,
+        name: str | None,
+        *,
+        resource: str | None = None,
+    ) -> bytes:
+        """One request; the raw body, or a ``KubeError`` saying what failed and the fix."""
+        what = resource or (spec.group_resource if spec else "?")
         with self._lock:
             self.requests_sent += 1
         try:
@@ -375,18 +485,7 @@ class KubeReader:
                 f"is unreachable: {type(exc).__name__}: {exc}"
             )
             raise KubeUnreachable(f"{COMPONENT} at {self.endpoint} {problem}", problem) from exc
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            problem = f"answered {verb} {what} with a body that is not JSON: {exc}"
-            raise KubeApiError(
-                f"{COMPONENT} at {self.endpoint} {problem}", status=200, problem=problem
-            ) from None
-        if not isinstance(doc, dict):
-            raise KubeApiError(
-                f"{COMPONENT} at {self.endpoint} answered with {type(doc)}", status=200
-            )
-        return doc
+        return bytes(body)
 
     def _api_error(
         self,
@@ -418,6 +517,11 @@ class KubeReader:
                 fix = (
                     f"grant the verifier a ClusterRole with verbs [get, list] on "
                     f"{spec.group_resource} (bound by a ClusterRoleBinding)"
+                )
+            elif "/" in what and namespace:  # a subresource: pods/log
+                fix = (
+                    f"grant the verifier a Role in namespace {namespace} with verb [{verb}] on "
+                    f"{what} (bound by a RoleBinding)"
                 )
             else:
                 fix = f"grant the verifier {verb} on {what}"
