@@ -189,7 +189,18 @@ class Stack:
         _wait_for_scrapes(prometheus)
         log("prometheus scrapes the gateway and reaches alertmanager")
         self._start_observability(gateway.log_path, log)
+        self._start_dns(log)
         self.write_env()
+
+    def _start_dns(self, log: Callable[[str], None]) -> None:
+        """A real resolver (unbound) answering for the public host the Ingress serves, with the
+        load-balancer address the emulated cluster reports, as a DNS provider would."""
+        from sandbox.servers.dns import Record, Zone, start_unbound
+
+        zone = Zone("example.com", records=(Record("api", "A", "127.0.0.1", ttl=300),))
+        dns = self._keep("dns", start_unbound(self.servers / "dns", [zone]))
+        self.env["SANDBOX_DNS_RESOLVER"] = dns.address
+        log(f"dns (unbound)            {dns.address}")
 
     def _start_observability(self, gateway_log: Path, log: Callable[[str], None]) -> None:
         """Grafana, Jaeger and Loki cannot be installed here: small servers answer as their HTTP
@@ -207,6 +218,8 @@ class Stack:
         jaeger = self._keep("jaeger", JaegerStub())
         for age in (20, 45, 90, 300):
             jaeger.add_trace("api-gateway", age_s=age)
+        # Keep traces coming for as long as the sandbox runs, as a traced service would.
+        jaeger.keep_recent("api-gateway", every_s=30)
         jaeger.start()
         env["SANDBOX_JAEGER_URL"] = jaeger.url
         loki = self._keep("loki", LokiStub())
@@ -218,6 +231,8 @@ class Stack:
         )
         for line in lines or ['{"level":"info","msg":"gateway started"}']:
             loki.push({"app": "api-gateway", "namespace": "api-gateway"}, line, age_s=5)
+        # And every line the gateway writes from now on, as a log shipper would.
+        loki.follow(gateway_log, {"app": "api-gateway", "namespace": "api-gateway"})
         loki.start()
         env["SANDBOX_LOKI_URL"] = loki.url
         log(f"grafana/jaeger/loki API stand-ins  {grafana.url} {jaeger.url} {loki.url}")

@@ -14,6 +14,7 @@ PACKAGES=(
     prometheus prometheus-alertmanager
     nginx-light
     postgresql
+    unbound
     openssl ca-certificates
 )
 if [[ "${DEPLOYVERIFY_NO_BROWSER:-0}" != "1" ]]; then
@@ -39,7 +40,7 @@ missing_packages() {
 
 binaries_present() {
     local bin
-    for bin in redis-server redis-cli prometheus promtool prometheus-alertmanager nginx openssl; do
+    for bin in redis-server redis-cli prometheus promtool prometheus-alertmanager nginx unbound unbound-checkconf openssl; do
         PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null || return 1
     done
     if [[ "${DEPLOYVERIFY_NO_BROWSER:-0}" != "1" ]]; then
@@ -82,6 +83,7 @@ stop_autostarted_services() {
     stop_by_pidfile /run/nginx.pid nginx
     stop_by_pidfile /run/prometheus/prometheus.pid prometheus
     stop_by_pidfile /run/prometheus/prometheus-alertmanager.pid prometheus-alertmanager alertmanager
+    stop_by_pidfile /run/unbound.pid unbound
     local pidfile
     for pidfile in /run/postgresql/*.pid /var/lib/postgresql/*/main/postmaster.pid; do
         [[ -e "$pidfile" ]] && stop_by_pidfile "$pidfile" postgres
