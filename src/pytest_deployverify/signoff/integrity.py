@@ -3,7 +3,10 @@
 Both are computed over the canonical form of the document without its ``integrity`` block: keys
 sorted, compact separators, UTF-8, no ASCII escaping. The digest catches accidental edits and
 corruption; only the signature (key from ``DEPLOYVERIFY_SIGNING_KEY``, never stored) shows that
-whoever changed the file also held the key.
+whoever changed the file also held the key. An HMAC key checks and forges alike, so it only suits
+a team that trusts every verifier; a public-key signature (``attestation``: an Ed25519-signed
+in-toto Statement whose subject digest is ``digest`` below) can be checked by anyone and forged
+by no one without the private key. See SIGNING.md.
 """
 
 from __future__ import annotations
