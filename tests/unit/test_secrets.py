@@ -25,13 +25,13 @@ def test_profile_dump_and_repr_mask() -> None:
         {
             "name": "p",
             "prometheus": {
-                "url": "https://u:pw-98765@h.example/x?token=abcdef",
+                "url": "https://u:pw-98765@h.example/x?token=abcdef-4321",
                 "bearer_token": "tok-123456",
             },
         }
     )
     dumped = json.dumps(profile.to_dict())
-    for raw in ("tok-123456", "pw-98765", "abcdef"):
+    for raw in ("tok-123456", "pw-98765", "abcdef"):  # the token is longer: abcdef-4321
         assert raw not in dumped
         assert raw not in repr(profile)
         assert raw not in f"{profile}"

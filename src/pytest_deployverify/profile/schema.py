@@ -8,10 +8,13 @@ The profile needs only a handful of types, and owning the messages guarantees th
 from __future__ import annotations
 
 import collections.abc
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 import difflib
 import importlib
+import math
 import sys
 import types
 import typing
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from enum import Enum
 from typing import Any, TypeVar
 
-from pytest_deployverify.profile.secrets import Secret
+from pytest_deployverify.profile.secrets import Redactor, Secret, secret_length_problem
 
 Loc = tuple[str | int, ...]
 T = TypeVar("T")
@@ -120,19 +123,50 @@ def build(
     values are passed as one mapping in the field ``into`` (which the data itself cannot set).
     """
     errors: list[FieldError] = []
-    result = _dataclass(cls, data, (), errors, extra=extra or {}, into=into)
+    with _collecting_secrets() as seen:
+        result = _dataclass(cls, data, (), errors, extra=extra or {}, into=into)
     if errors:
-        raise SchemaError(errors)
+        raise SchemaError(_scrubbed(errors, seen))
     return typing.cast(T, result)
 
 
 def convert(value: Any, hint: Any, loc: Loc) -> Any:
     """Validate one value against a type hint; raises SchemaError listing every problem."""
     errors: list[FieldError] = []
-    result = _convert(value, hint, loc, errors)
+    with _collecting_secrets() as seen:
+        result = _convert(value, hint, loc, errors)
     if errors:
-        raise SchemaError(errors)
+        raise SchemaError(_scrubbed(errors, seen))
     return result
+
+
+# The secret values validated so far in this build: no error message may contain one, whichever
+# check wrote it (a component's own ``__post_init__`` included).
+_SEEN_SECRETS: contextvars.ContextVar[list[Secret] | None] = contextvars.ContextVar(
+    "deployverify_seen_secrets", default=None
+)
+
+
+@contextlib.contextmanager
+def _collecting_secrets() -> collections.abc.Iterator[list[Secret]]:
+    seen: list[Secret] = []
+    token = _SEEN_SECRETS.set(seen)
+    try:
+        yield seen
+    finally:
+        _SEEN_SECRETS.reset(token)
+
+
+def _scrubbed(errors: list[FieldError], seen: list[Secret]) -> list[FieldError]:
+    redactor = Redactor()
+    for secret in seen:
+        try:
+            redactor.add_secret(secret)
+        except ValueError:  # a malformed URL has no parts to find; its own check said why
+            continue
+    if not redactor:
+        return errors
+    return [FieldError(error.loc, redactor.redact(error.message)) for error in errors]
 
 
 def _dataclass(
@@ -205,12 +239,16 @@ def _convert(value: Any, hint: Any, loc: Loc, errors: list[FieldError]) -> Any:
             return None
         if len(options) == 1:
             return _convert(value, options[0], loc, errors)
+        failed: list[FieldError] = []
         for option in options:
             trial: list[FieldError] = []
             converted = _convert(value, option, loc, trial)
             if not trial:
                 return converted
-        errors.append(FieldError(loc, f"unexpected {_kind(value)}"))
+            failed += trial
+        # An option that took the kind of value but refused the value itself says why best.
+        specific = [e for e in failed if not e.message.startswith(("expected ", "unexpected "))]
+        errors.append(specific[0] if specific else FieldError(loc, f"unexpected {_kind(value)}"))
         return None
     if origin in (list, tuple):
         if not isinstance(value, list | tuple):
@@ -222,7 +260,10 @@ def _convert(value: Any, hint: Any, loc: Loc, errors: list[FieldError]) -> Any:
         if not isinstance(value, dict):
             errors.append(FieldError(loc, f"expected a table, got {_kind(value)}"))
             return None
-        value_hint = typing.get_args(hint)[1]
+        key_hint, value_hint = typing.get_args(hint)
+        if key_hint is not str:  # a key type of its own (HeaderName): check every key
+            for k in value:
+                _convert(str(k), key_hint, (*loc, str(k)), errors)
         return types.MappingProxyType(
             {str(k): _convert(v, value_hint, (*loc, str(k)), errors) for k, v in value.items()}
         )
@@ -283,14 +324,18 @@ def _int(value: Any) -> int:
 
 
 def _float(value: Any) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise ValueError(f"expected a number, got {_kind(value)}")
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a number, got {_kind(value)}")
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except OverflowError:  # an integer beyond any float
+        raise ValueError("is too large to be a number; write a smaller value") from None
+    except ValueError:
+        raise ValueError(f"expected a number, got {_kind(value)}") from None
+    if not math.isfinite(number):
+        # TOML writes nan and inf, and float() reads them from ${VAR} text: no bound holds for them.
+        raise ValueError("is not a finite number (nan or inf); write a number such as 5 or 2.5")
+    return number
 
 
 def _date(value: Any) -> dt.date:
@@ -317,7 +362,14 @@ _SCALARS: dict[type, Callable[[Any], Any]] = {
 
 def _secret(cls: type[Secret]) -> Callable[[Any], Secret]:
     def convert(value: Any) -> Secret:
-        return cls(_str(value))
+        secret = cls(_str(value))
+        problem = secret_length_problem(secret)
+        if problem:
+            raise ValueError(problem)
+        seen = _SEEN_SECRETS.get()
+        if seen is not None:
+            seen.append(secret)
+        return secret
 
     return convert
 

@@ -12,6 +12,9 @@ from pytest_deployverify.profile.encodings import forms, fragments, trie_pattern
 MASK = "***"
 # Shorter values would redact ordinary words ("on", "app") all over the output.
 MIN_REDACTED_LENGTH = 4
+# A secret shorter than this is refused when the profile is loaded: masking it would mask ordinary
+# text in every report, and not masking it would print it.
+MIN_SECRET_LENGTH = 8
 
 
 class Secret:
@@ -91,6 +94,24 @@ class Endpoint(Secret):
             parts += [password, unquote(password)]
         parts += [m.group(2) for m in _SECRET_PARAM.finditer(self._value)]
         return parts
+
+
+def secret_length_problem(secret: Secret) -> str | None:
+    """Why ``secret`` is too short to keep out of the output (it names no value), or None.
+
+    An empty value is no secret at all (nothing to mask) and passes."""
+    try:
+        parts = [part for part in secret.secret_parts() if part]
+    except ValueError:  # a malformed URL: its own check says what is wrong
+        return None
+    if not any(len(part) < MIN_SECRET_LENGTH for part in parts):
+        return None
+    what = "the password or token in this URL" if isinstance(secret, Endpoint) else "this secret"
+    return (
+        f"{what} is shorter than {MIN_SECRET_LENGTH} characters: a value that short cannot be "
+        "masked in reports without masking ordinary text too, so it would be printed; "
+        f"use a secret of at least {MIN_SECRET_LENGTH} characters"
+    )
 
 
 _SECRET_PARAM = re.compile(

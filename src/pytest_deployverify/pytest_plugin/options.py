@@ -7,9 +7,14 @@ import argparse
 import datetime as dt
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pytest_deployverify.signoff.model import Approval, Attestation
+
+if TYPE_CHECKING:
+    from pytest_deployverify.signoff.attestation import SigningKey
 
 
 def _split_person(text: str, option: str, left: str) -> tuple[str, str, str]:
@@ -80,3 +85,57 @@ def unwritable(path: Path) -> str | None:
     if path.exists() and not os.access(path, os.W_OK):
         return "the file exists and is not writable"
     return None
+
+
+def run_signing_key(
+    option: str | None, environ: Mapping[str, str], signoffs: Sequence[Path], base: Path
+) -> SigningKey | None:
+    """The Ed25519 key that signs this run's JSON sign-offs (``--signoff-key``, else
+    ``DEPLOYVERIFY_SIGNING_KEY_FILE``), loaded at the start: a missing or unreadable file is a
+    usage error before anything runs. ``ValueError`` names the option (or variable) and the file;
+    never the key. The variable alone, without a JSON sign-off to sign, is ignored."""
+    from pytest_deployverify.signoff.attestation import (
+        KEY_FILE_VARIABLE,
+        SigningKeyError,
+        envelope_path,
+        load_signing_key,
+    )
+    from pytest_deployverify.signoff.formats import JSON, format_for
+
+    if option:
+        source, text = "--signoff-key", option
+    elif environ.get(KEY_FILE_VARIABLE):
+        source, text = KEY_FILE_VARIABLE, environ[KEY_FILE_VARIABLE]
+    else:
+        return None
+    signed = [path for path in signoffs if format_for(path) is JSON]
+    if not signed:
+        if option:
+            raise ValueError("--signoff-key signs the JSON sign-off: add --signoff NAME.json")
+        return None
+    taken = {path.resolve(): path for path in signoffs}
+    for path in signed:
+        clash = taken.get(envelope_path(path).resolve())
+        if clash is not None:
+            raise ValueError(
+                f"--signoff {clash}: the attestation of {path.name} is written there; "
+                "name the sign-off differently"
+            )
+    key_path = Path(text).expanduser()
+    try:
+        return load_signing_key(key_path if key_path.is_absolute() else base / key_path, source)
+    except SigningKeyError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+
+
+def parse_manifests_path(text: str) -> str:
+    """``--manifests``: a file or folder that exists, found out before the run, not by 20 errors."""
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise argparse.ArgumentTypeError(
+            f"--manifests {text!r}: no such file or folder; give the rendered manifests "
+            "(a folder of YAML, or the output of `helm template` in one file)"
+        )
+    if not (path.is_dir() or path.is_file()):
+        raise argparse.ArgumentTypeError(f"--manifests {text!r} is neither a file nor a folder")
+    return text
