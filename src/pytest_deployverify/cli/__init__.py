@@ -29,7 +29,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pytest_deployverify.cli import checklist_command, profile_commands, signoff_commands
+    from pytest_deployverify.cli import (
+        checklist_command,
+        init_command,
+        profile_commands,
+        scan_command,
+        signoff_commands,
+    )
 
     parser = _Parser(
         prog=PROG,
@@ -39,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     checklist_command.add_parser(commands)
+    init_command.add_parser(commands)
     profile_commands.add_parser(commands)
     signoff_commands.add_parser(commands)
+    scan_command.add_parser(commands)
     return parser
 
 
