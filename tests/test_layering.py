@@ -44,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "checklist": {"profile", "checks", "components", "signoff", "evidence", "pytest_plugin"},
     "pytest_plugin": {"profile", "checks", "components", "signoff", "evidence", "checklist"},
     "cli": {"profile", "checks", "components", "signoff", "evidence", "pytest_plugin"},
-    "root": {"profile", "checks", "components", "evidence"},
+    "root": {"profile", "checks", "components", "evidence", "checklist"},
 }
 # Layers that never import pytest (nor its plugins).
 PYTEST_FREE = {"profile", "checks", "evidence", "components", "signoff", "root"}

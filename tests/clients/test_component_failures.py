@@ -14,9 +14,10 @@ import psycopg
 import pytest
 import redis
 
+from pytest_deployverify.components.alertmanager import AlertmanagerApi
 from pytest_deployverify.components.catalog import builtin_components
 from pytest_deployverify.components.kubernetes.reader import KubeReader
-from pytest_deployverify.components.prometheus import AlertmanagerApi, PromApi
+from pytest_deployverify.components.prometheus import PromApi
 from pytest_deployverify.components.registry import ComponentRegistry, ComponentUnavailable
 from sandbox.certs import CertFiles
 from sandbox.kube import KubeEmulator, kubeconfig_document, write_kubeconfig
@@ -238,6 +239,29 @@ def test_postgres_wrong_password(
     )
 
 
+def test_postgres_wrong_monitor_password(
+    registries: Callable[..., ComponentRegistry],
+    counted: Counted,
+    postgres_server: PostgresServer,
+) -> None:
+    registry = registries(
+        postgres={
+            "dsn": postgres_server.dsn,
+            "monitor_user": "dv_no_such_monitor",
+            "monitor_password": "monitor-wrong-pw",
+        }
+    )
+    # The monitoring login is named, and its key: never the application's password instead.
+    fails_once(
+        registry,
+        counted,
+        "postgres",
+        "(login dv_no_such_monitor) rejected the credentials: password authentication failed "
+        'for user "dv_no_such_monitor" (check the profile\'s postgres monitor_password)',
+        secrets=("monitor-wrong-pw", postgres_server.app_password),
+    )
+
+
 # ---- Kubernetes -------------------------------------------------------------------------------
 
 
@@ -312,6 +336,66 @@ def test_kube_wrong_token(
     )
 
 
+def test_kube_reads_through_the_registry_one_list_per_kind(
+    registries: Callable[..., ComponentRegistry], kubeconfig: Path, kube_emulator: KubeEmulator
+) -> None:
+    """Every read of the component through the registry, prefetched together: the objects are
+    one concurrent batch of LISTs, and the other reads are served from it."""
+    from pytest_deployverify.checks.kube.snapshots import KubeObjects, PodLogs, VerifierAccess
+    from pytest_deployverify.components.kubernetes import component
+
+    kube_emulator.reset_counts()
+    registry = registries(
+        kubernetes={
+            "kubeconfig": str(kubeconfig),
+            "context": "emulator",
+            "namespace": "api-gateway",
+            "workloads": ["api-gateway"],
+        }
+    )
+    registry.prefetch([f"kubernetes.{name}" for name in component.reads])
+    objects = registry.read("kubernetes.objects")
+    assert isinstance(objects, KubeObjects)
+    assert objects.problems == {}  # every kind the checklist needs is served
+    ingresses = registry.read("kubernetes.ingresses")
+    assert [i["metadata"]["name"] for i in ingresses] == ["api-gateway"]
+    assert all(i["kind"] == "Ingress" for i in ingresses)
+    assert isinstance(registry.read("kubernetes.access"), VerifierAccess)
+    logs = registry.read("kubernetes.pod_logs")
+    assert isinstance(logs, PodLogs)
+    assert len(logs.logs) == 3
+    lists = [(r.resource, r.namespace) for r in kube_emulator.requests if r.verb == "list"]
+    assert len(lists) == len(set(lists)), lists
+    assert ("ingresses", "api-gateway") in lists
+    assert kube_emulator.count(mutating=True) == 0
+
+
+def test_kube_a_forbidden_ingress_list_fails_the_ingresses_read_naming_the_fix(
+    registries: Callable[..., ComponentRegistry], kubeconfig: Path, kube_emulator: KubeEmulator
+) -> None:
+    from pytest_deployverify.components.registry import ReadError
+
+    kube_emulator.access.forbid("ingresses", "api-gateway")
+    try:
+        registry = registries(
+            kubernetes={
+                "kubeconfig": str(kubeconfig),
+                "context": "emulator",
+                "namespace": "api-gateway",
+            }
+        )
+        with pytest.raises(ReadError) as info:
+            registry.read("kubernetes.ingresses")
+        message = str(info.value)
+        assert "forbids list ingresses.networking.k8s.io in namespace api-gateway" in message
+        assert "grant the verifier a Role in namespace api-gateway" in message
+        assert kube_emulator.token not in message
+        # The objects snapshot itself is fine: only what needs Ingresses fails.
+        assert registry.read("kubernetes.objects").objects("Service")
+    finally:
+        kube_emulator.access.reset()
+
+
 def test_kube_wrong_ca(
     registries: Callable[..., ComponentRegistry],
     counted: Counted,
@@ -366,7 +450,7 @@ def test_prometheus_and_alertmanager_reachable(
     assert isinstance(am.alerts(), list)
 
 
-@pytest.mark.parametrize("component", ["prometheus", "alertmanager", "http"])
+@pytest.mark.parametrize("component", ["prometheus", "alertmanager", "grafana", "http"])
 def test_http_components_refused(
     registries: Callable[..., ComponentRegistry], counted: Counted, component: str
 ) -> None:
@@ -378,7 +462,7 @@ def test_http_components_refused(
     )
 
 
-@pytest.mark.parametrize("component", ["prometheus", "alertmanager", "http"])
+@pytest.mark.parametrize("component", ["prometheus", "alertmanager", "grafana", "http"])
 def test_http_components_black_holed_cost_one_attempt(
     registries: Callable[..., ComponentRegistry],
     counted: Counted,
@@ -394,6 +478,32 @@ def test_http_components_black_holed_cost_one_attempt(
         component,
         f"{component} at {url} is unreachable: timed out after 0.5 s (read)",
     )
+    assert blackhole.accepted == 1
+
+
+def test_every_http_probe_waits_on_the_one_gateway_probe(
+    registries: Callable[..., ComponentRegistry],
+    counted: Counted,
+    blackhole: BlackHole,
+) -> None:
+    """Every reader of the gateway (TLS handshakes, latency, token flows, edge probes) and the
+    destructive probes' client fail with the connect probe's message, without dialling again."""
+    from pytest_deployverify.components import http
+
+    url = f"https://127.0.0.1:{blackhole.port}/"
+    auth = {"login_path": "/login", "login": {"username": "u", "password": "pw-0123456789"}}
+    registry = registries(http={"base_url": url, "timeout": SHORT, "expect": {"auth": auth}})
+    registry.prefetch([f"http.{name}" for name in http.component.reads])
+    messages = set()
+    for name in http.component.reads:
+        with pytest.raises(ComponentUnavailable) as failure:
+            registry.read(f"http.{name}")
+        messages.add(str(failure.value))
+    with pytest.raises(ComponentUnavailable) as destructive:
+        registry.client("http")  # what the load, burst and write-flow items ask for
+    messages.add(str(destructive.value))
+    assert messages == {f"http at {url} is unreachable: timed out after 0.5 s (connect)"}
+    assert counted.calls["http"] == 1
     assert blackhole.accepted == 1
 
 

@@ -317,3 +317,44 @@ def test_builtin_components_cover_every_target_of_the_checklist() -> None:
         "logs",
         "services",
     } <= names
+
+
+def test_an_exclusive_read_waits_for_the_prefetch_and_is_never_prefetched() -> None:
+    release = threading.Event()
+    order: list[str] = []
+
+    def slow(ctx: Any) -> str:
+        release.wait(5)
+        order.append("slow")
+        return "slow"
+
+    def latency(ctx: Any) -> str:
+        order.append("latency")
+        return "measured"
+
+    made = Component(
+        name="http",
+        title="http",
+        sections=(SectionSpec("http", HttpConfig),),
+        connect=CountingFactory(),
+        reads={"slow": slow, "latency": latency},
+        exclusive=frozenset({"latency"}),
+    )
+    registry = ComponentRegistry(PROFILE, [made])
+    registry.prefetch(["http.slow", "http.latency"], wait=False)
+    assert not registry.cached("http.latency")  # never started by the prefetch
+    threading.Timer(0.2, release.set).start()
+    assert registry.read("http.latency") == "measured"
+    assert order == ["slow", "latency"]  # it waited for the read in flight
+    registry.close()
+
+
+def test_exclusive_reads_must_be_reads() -> None:
+    with pytest.raises(ValueError, match=r"exclusive reads \['nope'\] are not reads"):
+        Component(
+            name="http",
+            title="http",
+            sections=(SectionSpec("http", HttpConfig),),
+            reads={"a": lambda ctx: 1},
+            exclusive=frozenset({"nope"}),
+        )

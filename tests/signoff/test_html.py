@@ -61,7 +61,10 @@ def test_signoff_section_columns_and_evidence_render_in_chromium(report: Path) -
             page.wait_for_selector("#results-table tbody .col-dvsection")
             signoff = page.locator("#deployverify-signoff")
             assert signoff.is_visible()
-            assert page.locator(".dv-verdict").inner_text() == "Verdict: CONDITIONAL"
+            assert (
+                page.locator(".dv-verdict").inner_text()
+                == "Verdict: CONDITIONAL for the team's own checks"
+            )
             assert "Dashboard present" in signoff.inner_text()
             assert "oncall" in page.locator(".dv-manual").inner_text()
             assert "EXPIRED" in page.locator(".dv-waivers").inner_text()
@@ -100,4 +103,4 @@ def test_html_without_chromium_still_has_the_summary(report: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert 'id="deployverify-signoff"' in text
     assert 'data-verdict="CONDITIONAL"' in text
-    assert "Verdict: CONDITIONAL" in text
+    assert "Verdict: CONDITIONAL for the team&#x27;s own checks" in text

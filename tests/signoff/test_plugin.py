@@ -91,7 +91,7 @@ def test_run_writes_markdown_and_json(pytester: pytest.Pytester) -> None:
         ("INFRA-OLD", "expired"),
     ]
     markdown = (pytester.path / "out" / "signoff.md").read_text(encoding="utf-8")
-    assert "**Verdict: CONDITIONAL**" in markdown
+    assert "**Verdict: CONDITIONAL for the team's own checks**" in markdown
     assert "- [x] Security: Dana Smith Date: 2026-03-01" in markdown
     # Atomic writes leave no temporary files behind.
     assert sorted(p.name for p in (pytester.path / "out").iterdir()) == [
@@ -100,7 +100,7 @@ def test_run_writes_markdown_and_json(pytester: pytest.Pytester) -> None:
     ]
     result.stdout.fnmatch_lines(
         [
-            "*= deployverify sign-off: CONDITIONAL (environment demo) =*",
+            "*= deployverify sign-off: CONDITIONAL for the team's own checks (environment demo) =*",
             "4 checks: 1 passed, 1 failed, 1 skipped, 1 waived; manual items: 1 of 2 attested",
             "advisory failures (1): MON-DASH",
             "WARNING: waiver 'INFRA-OLD' (OPS-7, approved by Ops Lead) EXPIRED on 2020-01-01*",
@@ -122,7 +122,10 @@ def test_verdict_exit_mode_and_a_go(pytester: pytest.Pytester) -> None:
     verdict = pytester.runpytest(*args, "--signoff-exit", "verdict")
     assert verdict.ret == 0
     verdict.stdout.fnmatch_lines(
-        ["*exit code 0 follows the verdict (--signoff-exit verdict); pytest's own status was 1"]
+        [
+            "*exit code 0 follows the verdict GO for the team's own checks (--signoff-exit verdict: 0 GO, "
+            "10 CONDITIONAL, 11 NO-GO); pytest's own status was 1"
+        ]
     )
     manual = load(pytester.path / "s.json")["manual"]
     assert manual[0] == {
@@ -133,6 +136,8 @@ def test_verdict_exit_mode_and_a_go(pytester: pytest.Pytester) -> None:
         "attested_at": "2026-03-01",
         "note": None,
         "source": "--attest",
+        "release": None,
+        "stale": None,
         "status": "attested",
     }
 
@@ -140,7 +145,7 @@ def test_verdict_exit_mode_and_a_go(pytester: pytest.Pytester) -> None:
 def test_blocking_failure_is_no_go_and_fails_in_verdict_mode(pytester: pytest.Pytester) -> None:
     project(pytester, CHECKS + BLOCKING_FAILURE)
     result = pytester.runpytest(*ENV_ARGS, "--signoff", "s.md", "--signoff-exit", "verdict")
-    assert result.ret == 1
+    assert result.ret == 11
     result.stdout.fnmatch_lines(
         [
             "*deployverify sign-off: NO-GO*",
@@ -291,7 +296,9 @@ def test_checklist_command(pytester: pytest.Pytester) -> None:
 def test_no_signoff_options_still_prints_the_terminal_summary(pytester: pytest.Pytester) -> None:
     project(pytester)
     result = pytester.runpytest(*ENV_ARGS)
-    result.stdout.fnmatch_lines(["*deployverify sign-off: CONDITIONAL (environment demo)*"])
+    result.stdout.fnmatch_lines(
+        ["*deployverify sign-off: CONDITIONAL for the team's own checks (environment demo)*"]
+    )
     assert "sign-off written" not in result.stdout.str()
     assert not [p for p in os.listdir(pytester.path) if p.endswith((".md", ".json"))]
 
@@ -355,14 +362,14 @@ def test_verdict_exit_codes_are_distinct_and_outside_pytests_own(pytester: pytes
     assert conditional.ret == 10
     conditional.stdout.fnmatch_lines(
         [
-            "deployverify: exit code 10 follows the verdict CONDITIONAL (--signoff-exit verdict: "
-            "0 GO, 10 CONDITIONAL, 11 NO-GO); pytest's own status was 1"
+            "deployverify: exit code 10 follows the verdict CONDITIONAL for the team's own "
+            "checks (--signoff-exit verdict: 0 GO, 10 CONDITIONAL, 11 NO-GO); pytest's own "
+            "status was 1"
         ]
     )
-    project(
-        pytester,
-        "import pytest\n\n@pytest.mark.check('X-1', severity='critical')\n"
-        "def test_x():\n    assert False\n",
+    pytester.makepyfile(
+        test_checks="import pytest\n\n@pytest.mark.check('X-1', severity='critical')\n"
+        "def test_x():\n    assert False\n"
     )
     no_go = pytester.runpytest(*ENV_ARGS, "--signoff-exit", "verdict")
     assert no_go.ret == 11

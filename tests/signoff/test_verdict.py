@@ -220,3 +220,19 @@ def test_not_applicable_blocking_item_is_neutral_but_a_plain_skip_is_not() -> No
     assert neutral.decision is Decision.GO
     skipped = decide([item("A"), item("S", Outcome.SKIPPED, reason="no token")], [ATTESTED])
     assert skipped.decision is Decision.CONDITIONAL
+
+
+def test_a_component_with_only_advisory_checks_is_verified_by_one_passing() -> None:
+    traces = component_item("MON-TRACES", "tracing")
+    traces.severity = "medium"
+    assert (
+        decide([component_item("A", "http"), traces], [], configured=["http", "tracing"]).decision
+        is Decision.GO
+    )
+    traces.outcome = Outcome.NOT_APPLICABLE
+    verdict = decide([component_item("A", "http"), traces], [], configured=["http", "tracing"])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert (
+        "tracing is configured in the profile but none of its 1 checks verified it"
+        in verdict.reasons[0]
+    )

@@ -82,9 +82,45 @@ def test_items_that_never_ran_after_the_crash_are_not_run(pytester: pytest.Pytes
     assert outcomes["test_crash"]["outcome"] == "error"
     never = [outcomes[f"test_n[{n}]"] for n in range(6)] + [outcomes["test_undeclared"]]
     assert {c["outcome"] for c in never} == {"not-run"}
-    # Nothing about them reached the controller: severity unknown, so they block (fail closed).
-    assert {c["blocking"] for c in never} == {True}
+    # The worker's first report told the controller what every item is: ids and severities stay.
+    assert [c["check_id"] for c in never[:6]] == [f"SMOKE-N[{n}]" for n in range(6)]
+    assert {c["severity"] for c in never[:6]} == {"high"}
+    assert never[6]["severity"] is None  # undeclared in the code: fails closed
     assert doc["verdict"]["decision"] == "NO-GO"
     reasons = " ".join(doc["verdict"]["reasons"])
-    assert "blocking check test_checks.py::test_n[0] (test_n[0], undeclared) did not run" in reasons
-    result.stdout.fnmatch_lines(["BLOCKING NOT-RUN test_checks.py::test_n[[]0[]] test_n[[]0[]]: *"])
+    assert "blocking check SMOKE-N[0] (Endpoint answers, high) did not run" in reasons
+    assert "the run was interrupted" in reasons
+    assert doc["run"]["scope"]["interrupted"]
+    result.stdout.fnmatch_lines(["BLOCKING NOT-RUN SMOKE-N[[]0[]] Endpoint answers: *"])
+
+
+INTERRUPTED = """
+import os
+import signal
+import time
+import pytest
+
+@pytest.mark.parametrize("n", range(10))
+@pytest.mark.monitoring
+@pytest.mark.check("MON-LOW", title="A low-severity probe", severity="low")
+def test_low(n):
+    if n == 1:
+        os.kill(os.getppid(), signal.SIGINT)  # Ctrl-C in the controller, as a person would
+    time.sleep(0.4)
+"""
+
+
+def test_a_run_interrupted_under_xdist_keeps_ids_and_severities_and_says_so(
+    pytester: pytest.Pytester,
+) -> None:
+    project(pytester, INTERRUPTED)
+    pytester.runpytest_subprocess(*ENV_ARGS, "-n", "2", "-p", "no:randomly", "--signoff", "s.json")
+    doc = load(pytester.path / "s.json")
+    not_run = [c for c in doc["checks"] if c["outcome"] == "not-run"]
+    assert not_run, "the interruption left no item unrun"
+    assert {c["severity"] for c in not_run} == {"low"}
+    assert all(c["check_id"].startswith("MON-LOW[") for c in not_run)
+    assert not any(c["blocking"] for c in not_run)
+    assert doc["run"]["scope"]["interrupted"]
+    assert doc["verdict"]["decision"] != "GO"
+    assert any("interrupted" in w for w in doc["warnings"])

@@ -8,11 +8,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_deployverify.checklist import conclude
-from pytest_deployverify.checks.findings import summarize
 
 if TYPE_CHECKING:
     from pytest_deployverify.checklist.kubernetes import ItemResult
-    from pytest_deployverify.checks.http.common import Outcome
     from pytest_deployverify.evidence import Evidence
 
 
@@ -27,12 +25,4 @@ def conclude_item(result: ItemResult, evidence: Evidence) -> None:
     assert passed, result.message
 
 
-def conclude_outcome(outcome: Outcome) -> None:
-    """Skip with the check's reason, or fail listing its findings."""
-    __tracebackhide__ = True
-    if outcome.skipped:
-        pytest.skip(outcome.skipped)
-    assert not outcome.findings, summarize(outcome.findings)
-
-
-__all__ = ["conclude", "conclude_item", "conclude_outcome"]
+__all__ = ["conclude", "conclude_item"]

@@ -81,6 +81,9 @@ class Component:
     endpoint: Callable[[Any], str] = _default_endpoint
     close: Callable[[Any], None] = _close_client
     description: str = ""
+    # Reads that measure time (latency): never prefetched alongside the others, and run only
+    # once the concurrent reads are done, so the verifier's own load does not skew them.
+    exclusive: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.sections:
@@ -88,6 +91,9 @@ class Component:
         for ref in self.reads:
             if "." in ref:
                 raise ValueError(f"component {self.name!r}: read name {ref!r} must not contain '.'")
+        unknown = sorted(self.exclusive - set(self.reads))
+        if unknown:
+            raise ValueError(f"component {self.name!r}: exclusive reads {unknown} are not reads")
 
     @property
     def key(self) -> str:

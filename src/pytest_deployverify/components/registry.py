@@ -87,6 +87,7 @@ class ComponentRegistry:
         self._lock = threading.Lock()
         self._closed = False
         self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
         # Exception texts come from libraries; scrub any profile secret they might echo.
         self._redactor = Redactor()
         for secret in profile.iter_secrets():
@@ -192,6 +193,8 @@ class ComponentRegistry:
         if reader is None:
             known = ", ".join(component.reads) or "none"
             raise KeyError(f"component {name!r} has no read {read_name!r}; reads: {known}")
+        if read_name in component.exclusive and not self.cached(ref):
+            self._drain()  # a measurement runs alone, not beside the prefetched reads
         slot = self._slot(self._reads, ref)
         with slot.lock:
             if slot.error is not None:
@@ -232,7 +235,9 @@ class ComponentRegistry:
         """Read ``refs`` concurrently (at most ``max_workers`` at a time); failures are cached,
         not raised. With ``wait=False`` the reads go on in the background while checks run: a
         check that needs a snapshot still being read waits for that one read only."""
-        wanted = [ref for ref in dict.fromkeys(refs) if not self.cached(ref)]
+        wanted = [
+            ref for ref in dict.fromkeys(refs) if not self.cached(ref) and not self._exclusive(ref)
+        ]
         if not wanted:
             return []
         with self._lock:
@@ -244,10 +249,25 @@ class ComponentRegistry:
                 )
             pool = self._pool
         futures = [pool.submit(self._quiet_read, ref) for ref in wanted]
+        with self._lock:
+            self._pending = [f for f in self._pending if not f.done()] + futures
         if wait:
             for future in futures:
                 future.result()
         return futures
+
+    def _exclusive(self, ref: str) -> bool:
+        name, _, read_name = ref.partition(".")
+        component = self._components.get(name)
+        return component is not None and read_name in component.exclusive
+
+    def _drain(self) -> None:
+        """Wait for the prefetched reads still in flight (their failures are cached, not raised)."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            with contextlib.suppress(Exception):
+                future.result()
 
     def _quiet_read(self, ref: str) -> None:
         with contextlib.suppress(ComponentError, NotApplicable, KeyError, ValueError):

@@ -78,10 +78,16 @@ class SectionSpec:
 class Slo:
     """Thresholds from the source checklists; checks read the ones they need."""
 
+    # The highest share of failed (5xx) requests allowed, 0 to 1 (`error_rate = 0.001` is 0.1 %):
+    # the error_rate gate's threshold.
     error_rate: Fraction = 0.001
+    # The 95th percentile latency allowed, in milliseconds (the p95_latency gate).
     p95_latency_ms: PositiveFloat = 1000.0
+    # The 99th percentile latency allowed, in milliseconds (the p99_latency gate).
     p99_latency_ms: PositiveFloat = 2000.0
+    # The lowest cache hit rate allowed, 0 to 1 (the cache_hit_rate gate, Redis keyspace hits).
     cache_hit_rate: Fraction = 0.9
+    # TLS certificates must stay valid at least this many more days.
     cert_min_days: Count = 14
 
 
@@ -104,13 +110,21 @@ class ManualItem:
     stale once the profile's ``version`` moves on) and/or to an age (``max_age_days``, default
     ``[policy] attestation_max_age_days``); a stale attestation is pending again."""
 
+    # The item's id, unique in the profile; `--attest ID=NAME` attests it (`id = "oncall"`).
     id: str
+    # What must be true, as the sign-off shows it (`title = "On-call rotation established"`).
     title: str
+    # The sign-off section the item is listed in.
     section: Section = Section.INFRA
+    # Who attests the item (unset: the item is pending, and the verdict cannot be GO).
     attested_by: str | None = None
+    # The day of the attestation (required with attested_by): it goes stale after max_age_days.
     attested_at: dt.date | None = None
+    # The release the attestation was made for: it is stale once the profile's version differs.
     release: str | None = None
+    # Days the attestation counts after attested_at (default: [policy] attestation_max_age_days).
     max_age_days: Annotated[int, Range(ge=1, le=3660)] | None = None
+    # Free text shown with the item in the sign-off (where the evidence is, a ticket).
     note: str | None = None
 
     def __post_init__(self) -> None:
@@ -173,11 +187,17 @@ class Waiver:
     waived error. ``reason``, ``approver`` and ``ticket`` must be real, and ``expires`` at most
     ``[policy] waiver_max_days`` ahead."""
 
+    # The check id, or an fnmatch pattern with a literal prefix of 3+ characters (`check = "K8S-HPA"`).
     check: str
+    # Why the exception is acceptable (at least 10 characters, no placeholder).
     reason: str
+    # Who approved the exception (a person or role).
     approver: str
+    # The ticket that tracks the fix (`ticket = "CHG-1234"`).
     ticket: str
+    # The last day the waiver applies; at most [policy] waiver_max_days ahead.
     expires: dt.date
+    # What it waives: "failures", and "errors" (a check that could not run) only when listed.
     covers: tuple[str, ...] = ("failures",)
 
     def __post_init__(self) -> None:
@@ -204,14 +224,22 @@ class Waiver:
 
 @model
 class Profile:
+    # The environment's name: the file name without .toml (a different value is an error).
     name: str
+    # One line about the environment, shown in the report header and the sign-off.
     description: str = ""
+    # A production-like environment: checks marked destructive are held back unless the run
+    # passes --allow-destructive.
     protected: bool = False
+    # The release that must be running (`version = "1.4.2"`, or `"${RELEASE_VERSION}"` from CI):
+    # the image tags, Helm app version and /version answer are checked against it.
     version: str | None = None
+    # The severity of a check that declares none (unset: such a check counts as blocking).
     default_severity: Severity | None = None
     slo: Slo = dataclasses.field(default_factory=Slo)
     manual: tuple[ManualItem, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    # The approval roles of the sign-off, in order; --approve ROLE=NAME fills one.
     roles: tuple[str, ...] = DEFAULT_ROLES
     policy: Policy = dataclasses.field(default_factory=Policy)
     # The components' tables ([redis], [kubernetes], [[services]], ...), validated by the section

@@ -30,6 +30,8 @@ class RunContext:
     checklist: ChecklistChoice = field(default_factory=lambda: ChecklistChoice(True))
     # Node ids of destructive checks skipped by the production guard.
     held_back: list[str] = field(default_factory=list)
+    # On an xdist worker: whether the collection's metadata went out with a report yet.
+    sent_collection: bool = False
     # Collected and deselected item counts of this process's collection (for the run's scope).
     selection: dict[str, int] = field(default_factory=lambda: {"collected": 0, "deselected": 0})
 

@@ -48,6 +48,7 @@ from pytest_deployverify.pytest_plugin.markers import (
 from pytest_deployverify.pytest_plugin.options import (
     parse_approval,
     parse_attestation,
+    parse_manifests_path,
     parse_signoff_path,
 )
 from pytest_deployverify.pytest_plugin.redaction import (
@@ -138,6 +139,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--manifests",
         dest="deployverify_manifests",
         metavar="PATH",
+        type=parse_manifests_path,
         help="pre-deploy mode: run the spec-level Kubernetes checks on rendered manifests (a folder "
         "of YAML, or `helm template` output in one file) instead of the live cluster",
     )
@@ -604,6 +606,14 @@ def pytest_runtest_makereport(
         data["evidence"] = list(evidence.entries) if evidence is not None else []
         report.deployverify = data  # type: ignore[attr-defined]
     context = get_context(item.config)
+    if context is not None and hasattr(item.config, "workerinput") and not context.sent_collection:
+        # A worker's first report carries what every collected item is, so the controller can
+        # describe the items that never report, even when the run is cut short (Ctrl-C, a crash).
+        context.sent_collection = True
+        from pytest_deployverify.pytest_plugin.recorder import REPORT_COLLECTION_ATTRIBUTE
+
+        described = {i.nodeid: dict(cached_metadata(i)) for i in item.session.items}
+        setattr(report, REPORT_COLLECTION_ATTRIBUTE, described)
     if context is not None and context.redactor:
         # Every phase: a passing fixture may still have printed a secret into captured output.
         redact_report(report, context.redactor)

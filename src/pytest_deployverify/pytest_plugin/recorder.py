@@ -17,6 +17,7 @@ import pytest
 from pytest_deployverify import __version__
 from pytest_deployverify.pytest_plugin.context import RunContext
 from pytest_deployverify.pytest_plugin.markers import cached_metadata
+from pytest_deployverify.pytest_plugin.options import run_signing_key
 from pytest_deployverify.signoff.build import build_signoff
 from pytest_deployverify.signoff.collect import (
     CRASH_PHASE,
@@ -26,6 +27,7 @@ from pytest_deployverify.signoff.collect import (
 )
 from pytest_deployverify.signoff.model import (
     BROKEN,
+    CHECKLIST_OFF,
     SECTION_ORDER,
     Decision,
     Outcome,
@@ -43,6 +45,8 @@ MAX_TERMINAL_LINES = 20
 # Keys in a worker's ``config.workeroutput`` (set by plugin.py on xdist workers).
 WORKER_METADATA_KEY = "deployverify_items"
 WORKER_SELECTION_KEY = "deployverify_selection"
+# The attribute a worker's first report carries: {nodeid: item metadata} of its collection.
+REPORT_COLLECTION_ATTRIBUTE = "deployverify_collection"
 # Exit codes of --signoff-exit verdict; pytest's own are 0-5, so these never collide with them.
 EXIT_GO = 0
 EXIT_CONDITIONAL = 10
@@ -74,6 +78,15 @@ class SignoffRecorder:
             p if p.is_absolute() else invocation / p
             for p in config.getoption("deployverify_signoff", None) or []
         ]
+        try:  # at the start: a key that cannot be used is a usage error before anything runs
+            self.signing_key = run_signing_key(
+                config.getoption("deployverify_signoff_key", None),
+                os.environ,
+                self.paths,
+                invocation,
+            )
+        except ValueError as exc:
+            raise pytest.UsageError(f"deployverify: {exc}") from None
         profile = context.profile
         self._default_severity = (
             profile.default_severity.value if profile and profile.default_severity else None
@@ -115,6 +128,11 @@ class SignoffRecorder:
             self.selection = selection
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        described = getattr(report, REPORT_COLLECTION_ATTRIBUTE, None)
+        if isinstance(described, dict):
+            for nodeid, meta in described.items():
+                if isinstance(meta, dict):
+                    self.collector.describe(str(nodeid), meta)
         if report.when in ("setup", "teardown") and report.passed:
             self.collector.add_passed_phase(report.nodeid, float(report.duration or 0.0))
             return
@@ -172,7 +190,7 @@ class SignoffRecorder:
         choice = self.context.checklist
         if not choice.whole:
             selection.append(
-                f"--checklist {'none' if not choice.enabled else ','.join(choice.sections)}"
+                CHECKLIST_OFF if not choice.enabled else f"--checklist {','.join(choice.sections)}"
             )
         counts = self.selection or {}
         deselected = int(counts.get("deselected", 0))
@@ -247,7 +265,7 @@ class SignoffRecorder:
         ``pytest_deployverify_signoff`` implementations. Secrets are redacted from the model
         before any format renders it (escaping could otherwise hide them from the redactor)."""
         from pytest_deployverify.signoff.files import write_atomic
-        from pytest_deployverify.signoff.formats import MARKDOWN, format_for
+        from pytest_deployverify.signoff.formats import JSON, MARKDOWN, format_for
         from pytest_deployverify.signoff.redaction import redacted
 
         redactor = self.context.redactor
@@ -264,6 +282,8 @@ class SignoffRecorder:
             else:
                 self.written.append(path)
                 documents[str(path)] = text
+                if self.signing_key is not None and chosen is JSON:
+                    self._attest(path, text, documents)
         summary = os.environ.get(STEP_SUMMARY_VARIABLE)
         if summary:
             markdown = MARKDOWN.render(clean, os.environ)
@@ -279,6 +299,19 @@ class SignoffRecorder:
         except Exception as exc:  # a publisher's failure must not pass unnoticed
             message = redactor.redact(f"{type(exc).__name__}: {exc}")
             self.write_errors.append(f"a pytest_deployverify_signoff hook failed: {message}")
+
+    def _attest(self, path: Path, text: str, documents: dict[str, str]) -> None:
+        """Write ``NAME.intoto.json``: the JSON sign-off signed with ``--signoff-key``."""
+        from pytest_deployverify.signoff.attestation import write_envelope
+
+        assert self.signing_key is not None
+        try:
+            envelope, signed = write_envelope(path, text, self.signing_key, now_iso())
+        except (OSError, ValueError) as exc:
+            self.write_errors.append(f"could not write the attestation of {path}: {exc}")
+        else:
+            self.written.append(envelope)
+            documents[str(envelope)] = signed
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         signoff = self.signoff

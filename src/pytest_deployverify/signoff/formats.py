@@ -80,7 +80,8 @@ JSON = SignoffFormat(
     (".json",),
     _json,
     _json_merged,
-    "plain data with a SHA-256 digest (and an HMAC with DEPLOYVERIFY_SIGNING_KEY)",
+    "plain data with a SHA-256 digest (and an HMAC with DEPLOYVERIFY_SIGNING_KEY); with "
+    "--signoff-key, an Ed25519-signed in-toto attestation beside it (NAME.intoto.json)",
 )
 BUILTIN = (MARKDOWN, JSON)
 

@@ -201,6 +201,9 @@ class Verdict:
         )
 
 
+CHECKLIST_OFF = "--checklist none"
+
+
 @dataclass
 class Scope:
     """How much of the checklist a run covered, so a partial run can never read as a whole one."""
@@ -226,11 +229,15 @@ class Scope:
         return "; ".join(parts)
 
     def qualifier(self) -> str | None:
-        """``smoke`` or ``smoke, monitoring`` for a run narrowed to sections; ``the selected
-        checks`` for any other narrowing; None for the whole checklist."""
+        """``smoke`` or ``smoke, monitoring`` for a run narrowed to sections; ``the team's own
+        checks`` when the shipped checklist was off; ``the selected checks`` for any other
+        narrowing; None for the whole checklist."""
         if self.whole:
             return None
-        return ", ".join(self.sections) if self.sections else "the selected checks"
+        if CHECKLIST_OFF in self.selection:
+            return "the team's own checks"
+        by_section = all(s.startswith(("-m ", "--checklist ")) for s in self.selection)
+        return ", ".join(self.sections) if self.sections and by_section else "the selected checks"
 
 
 @dataclass
