@@ -13,6 +13,7 @@ the network for no more than about 2 s at 50 ms.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -114,13 +115,26 @@ def run_checklist(env: dict[str, str], reports: Path) -> tuple[float, str]:
     )
     elapsed = time.perf_counter() - started
     tail = [line for line in done.stdout.splitlines() if "sign-off:" in line or " passed" in line]
-    return elapsed, " | ".join(tail[-2:])
+    try:
+        checks = json.loads((reports / "s.json").read_text())["checks"]
+    except (OSError, ValueError, KeyError):
+        checks = []
+    broken = [c["check_id"] for c in checks if c.get("outcome") in ("failed", "error")]
+    summary = " | ".join(tail[-2:]) + (f" | broken: {', '.join(broken)}" if broken else "")
+    return elapsed, summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--delay", type=float, default=0.025, help="seconds added per direction")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=61.0,
+        help="seconds between runs: the gateway's anonymous rate limit (a 60 s window) must "
+        "recover, or later runs meet 429s",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dv-bench-net-") as tmp:
         work = Path(tmp)
@@ -139,7 +153,9 @@ def main() -> None:
             direct_times, delayed_times = [], []
             run_checklist(env, work)  # warm-up: imports, caches, the gateway's first requests
             for round_no in range(1, args.rounds + 1):
+                time.sleep(args.pause)
                 t_direct, summary_direct = run_checklist(env, work)
+                time.sleep(args.pause)
                 t_delayed, summary_delayed = run_checklist(delayed, work)
                 direct_times.append(t_direct)
                 delayed_times.append(t_delayed)

@@ -19,6 +19,7 @@ from pytest_deployverify.components.catalog import builtin_components
 from pytest_deployverify.components.kubernetes.reader import KubeReader
 from pytest_deployverify.components.prometheus import PromApi
 from pytest_deployverify.components.registry import ComponentRegistry, ComponentUnavailable
+from pytest_deployverify.profile.schema import SchemaError
 from sandbox.certs import CertFiles
 from sandbox.kube import KubeEmulator, kubeconfig_document, write_kubeconfig
 from sandbox.servers.alertmanager import AlertmanagerServer
@@ -414,12 +415,22 @@ def test_kube_wrong_ca(
     )
 
 
-def test_kube_missing_kubeconfig(
-    registries: Callable[..., ComponentRegistry], counted: Counted, tmp_path: Path
+def test_kube_missing_kubeconfig_refused_at_load(
+    registries: Callable[..., ComponentRegistry], tmp_path: Path
 ) -> None:
     missing = tmp_path / "nope"
-    registry = registries(kubernetes={"kubeconfig": str(missing), "context": "ctx"})
-    fails_once(registry, counted, "kubernetes", f"kubeconfig {missing}", "could not be configured")
+    with pytest.raises(SchemaError, match=r"kubernetes\.kubeconfig: file .*nope' does not exist"):
+        registries(kubernetes={"kubeconfig": str(missing), "context": "ctx"})
+
+
+def test_kube_unusable_kubeconfig(
+    registries: Callable[..., ComponentRegistry], counted: Counted, tmp_path: Path
+) -> None:
+    # The file exists (the profile accepts it) but holds no context of that name.
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    registry = registries(kubernetes={"kubeconfig": str(broken), "context": "ctx"})
+    fails_once(registry, counted, "kubernetes", f"kubeconfig {broken}", "could not be configured")
 
 
 # ---- Prometheus, Alertmanager, HTTP -----------------------------------------------------------

@@ -20,7 +20,7 @@ from pytest_deployverify.cli.profile_commands import documented_sections, gate_e
 from pytest_deployverify.components.catalog import all_components, load_profile, profile_sections
 from pytest_deployverify.profile import reference
 from pytest_deployverify.profile.jsonschema import json_compatible, profile_schema
-from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.model import Profile, SectionSpec
 from pytest_deployverify.profile.reference import render_reference
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,6 +72,14 @@ def test_descriptions_come_from_comments_docstrings_and_metadata() -> None:
 
         bare: int = 0  # type: ignore[assignment]
 
+        # -- A heading of the fields below --
+        # Under a heading.
+        headed: int = 3
+        # -- Another heading --
+        heading_only: int = 4
+        # --allow-destructive lets it run (an option, not a heading).
+        option_first: int = 5
+
     described = {
         f.name: reference.field_description(Sample, f.name) for f in dataclasses.fields(Sample)
     }
@@ -81,7 +89,54 @@ def test_descriptions_come_from_comments_docstrings_and_metadata() -> None:
         "after": "An attribute docstring.",
         "meta": "From metadata.",
         "bare": "",
+        "headed": "Under a heading.",
+        "heading_only": "",
+        "option_first": "--allow-destructive lets it run (an option, not a heading).",
     }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Login:
+    """A login."""
+
+    user: str = "someone"  # The user name: <user>, or `<user>` in code.
+
+
+@dataclasses.dataclass(frozen=True)
+class _Holder:
+    # The burst's own account.
+    burst: _Login | None = None
+    plain: _Login | None = None
+
+
+def test_a_nested_table_is_described_by_the_field_that_holds_it() -> None:
+    """A shared table (``Credentials``) says what it is; the comment next to the field holding it
+    says what this use of it is for, and comes first."""
+    sections = (SectionSpec("sample", _Holder, "a sample table"),)
+    described = {t.table: t.description for t in reference.tables(sections)}
+    assert described["sample"] == "A sample table."
+    assert described["sample.burst"] == "The burst's own account. A login."
+    assert described["sample.plain"] == "A login."
+    text = render_reference(sections)
+    assert "## `sample.burst`\n\nThe burst's own account. A login.\n" in text
+
+
+def test_angle_brackets_outside_code_survive_markdown() -> None:
+    """``<status_label>`` would be an HTML tag to a Markdown renderer, and vanish."""
+    text = render_reference(*documented_sections())
+    row = next(line for line in text.splitlines() if line.startswith("| `error_matcher` |"))
+    assert "empty: &lt;status_label>=~" in row
+    # Inside a code span it stays as written.
+    sample = render_reference((SectionSpec("sample", _Holder, "a sample table"),))
+    assert "The user name: &lt;user>, or `<user>` in code." in sample
+
+
+def test_defaults_are_written_as_the_profile_writes_them() -> None:
+    text = render_reference(*documented_sections())
+    row = next(line for line in text.splitlines() if "| `network_policy_directions` |" in line)
+    assert '| `["ingress", "egress"]` |' in row
+    assert "Direction." not in text
+    assert '| `covers` | array of string | `["failures"]` |' in text
 
 
 def test_every_profile_key_of_its_own_is_described() -> None:
@@ -90,12 +145,9 @@ def test_every_profile_key_of_its_own_is_described() -> None:
     assert missing == [], f"profile keys without a description: {missing}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="component tables and gate parameters are described by their owners; the list is "
-    "the work left (this test passes once none is missing)",
-)
 def test_every_component_key_and_gate_parameter_is_described() -> None:
+    """Every key of the component tables and every gate parameter has a meaning in the reference
+    (the comment next to its field); a new key without one fails here."""
     sections, extras = documented_sections()
     missing = reference.undescribed(sections, extras)
     assert missing == [], f"{len(missing)} keys without a description:\n" + "\n".join(missing)

@@ -86,8 +86,14 @@ class DnsExpectations:
     CNAMEs followed included).
     """
 
+    # Per host, the addresses (or load-balancer host name) it must resolve to; "*" for every
+    # host not listed (`addresses = { "api.example.com" = ["203.0.113.10"] }`); a host without
+    # an entry expects its Ingress's load-balancer addresses.
     addresses: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The shortest TTL allowed, in seconds (unset: not judged); a shorter one fails only in an
+    # authoritative answer (a resolver's cache counts down).
     min_ttl: int | None = None
+    # The longest TTL allowed, in seconds (unset: not judged).
     max_ttl: int | None = None
 
     def __post_init__(self) -> None:

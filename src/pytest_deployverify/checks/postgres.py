@@ -59,18 +59,27 @@ class PostgresExpectations:
         privileges = { "public.api_clients" = ["SELECT", "INSERT"], "schema:public" = ["USAGE"] }
     """
 
+    # The PostgreSQL major version the server must run (`major_version = 16`; unset: any).
     major_version: Annotated[int, Range(ge=9)] | None = None
-    database: str | None = None  # None: [postgres] database, else the DSN's database
+    # The application database that must exist (unset: [postgres] database, else the DSN's).
+    database: str | None = None
     # Attributes the application role may hold besides LOGIN (SUPERUSER never is).
     allowed_role_attributes: tuple[RoleAttribute, ...] = ()
+    # Privileges the application role must hold, per object: "schema.table", or "table:",
+    # "sequence:", "schema:" or "database:" + name
+    # (`privileges = { "public.orders" = ["SELECT", "INSERT"], "schema:public" = ["USAGE"] }`);
+    # empty: SEC-PG-PRIVILEGES is not applicable.
     privileges: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    # The highest share of max_connections the client sessions may use, 0 to 1.
     max_connections_fraction: Fraction = 0.8
     # Opt-in: many healthy set-ups back up otherwise (managed snapshots, base backups). true:
     # archive_mode on, the archiver not failing, the last segment within max_archive_age_s.
     wal_archiving: bool = False
+    # Seconds since the last WAL segment was archived, at most (with wal_archiving).
     max_archive_age_s: PositiveFloat = 3600.0
     # Streaming replicas the primary must have (0: replication is not checked).
     min_replicas: Count = 0
+    # Seconds of replay lag each streaming replica may have, at most.
     max_replica_lag_s: PositiveFloat = 30.0
     # pg_settings values, compared with units understood: { work_mem = "4MB", fsync = "on" }.
     settings: Mapping[str, str] = dataclasses.field(default_factory=dict)

@@ -13,9 +13,8 @@ from typing import Any
 from pytest_deployverify.checks.alertmanager import CHECKS
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.httpapi import ApiError, JsonApi
-from pytest_deployverify.profile.fields import HttpUrl, Seconds
+from pytest_deployverify.profile.fields import ExistingFile, HeaderValue, HttpUrl, Seconds
 from pytest_deployverify.profile.model import Profile
-from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "alertmanager"
 
@@ -24,10 +23,18 @@ COMPONENT = "alertmanager"
 class AlertmanagerConfig:
     """``[alertmanager]``: where alerts are routed, as the verifier reaches it."""
 
+    # Alertmanager's base URL as the verifier reaches it; its /-/ready must answer
+    # (`url = "http://alertmanager.monitoring:9093"`).
     url: HttpUrl
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
+    # A token sent as "Authorization: Bearer" with every request (unset: none).
+    bearer_token: HeaderValue | None = None
+    # A PEM file of the CA certificates to trust for an https:// url (unset: the system store).
+    ca_file: ExistingFile | None = None
+    # Seconds each request may take.
     timeout: Seconds = 5.0
+    # Receivers that must be configured, have an integration and be routed to
+    # (`receivers = ["oncall-pagerduty"]`); empty: only [prometheus.expect]
+    # alertmanager_integrations is judged, and without it the item is not applicable.
     receivers: tuple[str, ...] = ()
     # The addresses under which Prometheus reaches this Alertmanager when they differ from url
     # (a service name, pod IPs): URLs or host:port, fnmatch patterns allowed ("10.0.*:9093").

@@ -82,9 +82,15 @@ def show_address(host: str, port: int) -> str:
 class DnsConfig:
     """``[dns]``: the resolver to ask and the public hosts whose records to check."""
 
+    # The IP address of the resolver to ask, with an optional port (default 53):
+    # `resolver = "10.0.0.2"`, "127.0.0.1:5353", "[::1]:53". An authoritative server of the
+    # zone gives exact TTLs.
     resolver: str
+    # The public host names to check (empty: the hosts of the Ingresses [kubernetes] reads).
     hosts: tuple[str, ...] = ()
+    # The record types every host must have: "A" and/or "AAAA" (CNAMEs are always followed).
     record_types: tuple[str, ...] = ADDRESS_TYPES
+    # Seconds the resolver may take to answer one question (above 0, at most 60).
     timeout: float = 2.0
     expect: DnsExpectations = dataclasses.field(default_factory=DnsExpectations)
 

@@ -24,9 +24,8 @@ from pytest_deployverify.checks.grafana import (
 )
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.httpapi import ApiError, JsonApi, concurrently
-from pytest_deployverify.profile.fields import HttpUrl, Seconds
+from pytest_deployverify.profile.fields import ExistingFile, HeaderValue, HttpUrl, Seconds
 from pytest_deployverify.profile.model import Profile
-from pytest_deployverify.profile.secrets import Secret
 
 if TYPE_CHECKING:
     import httpx
@@ -39,14 +38,21 @@ HEALTH_PATH = "/api/health"
 class GrafanaConfig:
     """``[grafana]``: the dashboards the ops team relies on, and their data sources."""
 
+    # Grafana's base URL as the verifier reaches it; its /api/health must answer
+    # (`url = "https://grafana.example.com"`).
     url: HttpUrl
-    api_token: Secret | None = None
-    ca_file: str | None = None
+    # A service-account token (or API key) sent as "Authorization: Bearer" (unset: anonymous).
+    api_token: HeaderValue | None = None
+    # A PEM file of the CA certificates to trust for an https:// url (unset: the system store).
+    ca_file: ExistingFile | None = None
+    # Seconds each request may take.
     timeout: Seconds = 5.0
+    # The organisation to read in, sent as X-Grafana-Org-Id (unset: the token's own).
     org_id: int | None = None
-    # Dashboard uids that must exist; data source uids that must be healthy (empty: the ones
-    # the dashboards use).
+    # Uids of the dashboards that must exist (`dashboards = ["api-gateway-overview"]`).
     dashboards: tuple[str, ...] = ()
+    # Uids of the data sources that must be healthy (empty: the ones the dashboards use); with
+    # neither list set, the Grafana dashboards item is not applicable.
     datasources: tuple[str, ...] = ()
 
 

@@ -11,10 +11,17 @@ from typing import Annotated
 from pytest_deployverify.checks.logs import CHECKS, LogLine, LogQuery
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.httpapi import ApiError, JsonApi
-from pytest_deployverify.profile.fields import Duration, HttpUrl, Seconds, parse_duration
+from pytest_deployverify.profile.fields import (
+    Duration,
+    ExistingFile,
+    HeaderText,
+    HeaderValue,
+    HttpUrl,
+    Seconds,
+    parse_duration,
+)
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import Range
-from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "logs"
 QUERY_PATH = "/loki/api/v1/query_range"
@@ -24,16 +31,27 @@ QUERY_PATH = "/loki/api/v1/query_range"
 class LogsConfig:
     """``[logs]``: Loki. ``selector`` is a LogQL stream selector, e.g. ``{app="api-gateway"}``."""
 
+    # Loki's base URL as the verifier reaches it; its /ready must answer
+    # (`url = "http://loki-gateway.observability"`).
     url: HttpUrl
+    # The LogQL stream selector of the service's logs (`selector = '{app="api-gateway"}'`).
     selector: str
+    # How far back the query reads, a duration such as "15m" or "1h".
     lookback: Duration = "15m"
+    # Lines the selector must have within lookback.
     min_lines: Annotated[int, Range(ge=1)] = 1
+    # The newest lines read (Loki's limit): what the secret scan covers.
     limit: Annotated[int, Range(ge=1, le=5000)] = 1000
+    # Scan the lines read for private keys, tokens and passwords; false makes SEC-LOGS-SECRETS
+    # not applicable.
     scan_secrets: bool = True
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
+    # A token sent as "Authorization: Bearer" with every request (unset: none).
+    bearer_token: HeaderValue | None = None
+    # A PEM file of the CA certificates to trust for an https:// url (unset: the system store).
+    ca_file: ExistingFile | None = None
+    # Seconds each request may take.
     timeout: Seconds = 5.0
-    tenant: str | None = None  # X-Scope-OrgID for a multi-tenant Loki
+    tenant: HeaderText | None = None  # the X-Scope-OrgID sent to a multi-tenant Loki
 
 
 def logs_api(config: LogsConfig) -> JsonApi:

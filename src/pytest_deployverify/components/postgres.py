@@ -68,14 +68,20 @@ class PostgresConfig:
     ``pg_monitor``, and judges the application role by name without logging in as it. A check
     whose data the login may not read says "not verified: needs ..." and names the privilege."""
 
-    dsn: PostgresDsn  # postgresql://APP_USER@host:5432/dbname?sslmode=verify-full
-    password: Secret | None = None  # the application role's; wins over the DSN's
+    # The database's libpq URL, whose user is the application role
+    # (`dsn = "postgresql://app@db.example.com:5432/app?sslmode=verify-full"`).
+    dsn: PostgresDsn
+    # The application role's password; wins over one in the DSN.
+    password: Secret | None = None
     # A least-privilege monitoring login for the catalog and statistics reads (a role with
     # pg_monitor sees replicas, every session and every setting). Unset: the DSN's user reads.
     monitor_user: str | None = None
-    monitor_password: Secret | None = None  # monitor_user's password (unset: ~/.pgpass)
-    timeout: Seconds = 5.0  # connect (at least 2 s, libpq's floor) and each statement
-    database: str | None = None  # the database to connect to, instead of the DSN's
+    # monitor_user's password (unset: libpq looks in ~/.pgpass).
+    monitor_password: Secret | None = None
+    # Seconds to connect (at least 2, libpq's floor) and for each statement.
+    timeout: Seconds = 5.0
+    # The database to connect to, instead of the DSN's.
+    database: str | None = None
     expect: PostgresExpectations = dataclasses.field(default_factory=PostgresExpectations)
 
     def __post_init__(self) -> None:

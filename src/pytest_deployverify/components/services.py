@@ -27,8 +27,12 @@ MAX_WORKERS = 32
 class Service:
     """A downstream service whose health endpoint must answer."""
 
+    # The service's name, unique among [[services]] and shown in the reports.
     name: str
+    # Its health endpoint, which must answer 200; redirects are not followed
+    # (`url = "http://orders.internal:8080/health"`).
     url: HttpUrl
+    # Seconds the health endpoint may take to answer.
     timeout: Seconds = 5.0
 
 

@@ -15,10 +15,17 @@ from typing import Annotated, Any
 from pytest_deployverify.checks.tracing import CHECKS, TraceSearch
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.httpapi import ApiError, JsonApi
-from pytest_deployverify.profile.fields import Duration, HttpUrl, Seconds, parse_duration
+from pytest_deployverify.profile.fields import (
+    Duration,
+    ExistingFile,
+    HeaderText,
+    HeaderValue,
+    HttpUrl,
+    Seconds,
+    parse_duration,
+)
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import Range
-from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "tracing"
 
@@ -32,15 +39,24 @@ class TracingBackend(StrEnum):
 class TracingConfig:
     """``[tracing]``: Jaeger (query API) or Tempo (search API)."""
 
+    # The base URL of Jaeger's query service or of Tempo, as the verifier reaches it
+    # (`url = "http://jaeger-query.observability:16686"`).
     url: HttpUrl
+    # Which API url serves: "jaeger" (/api/traces) or "tempo" (/api/search).
     backend: TracingBackend = TracingBackend.JAEGER
+    # The service name the service's spans carry (Jaeger's service, Tempo's service.name).
     service: str
+    # How far back the search looks, a duration such as "1h" or "30m".
     lookback: Duration = "1h"
+    # Traces of the service that must have started within lookback.
     min_traces: Annotated[int, Range(ge=1)] = 1
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
+    # A token sent as "Authorization: Bearer" with every request (unset: none).
+    bearer_token: HeaderValue | None = None
+    # A PEM file of the CA certificates to trust for an https:// url (unset: the system store).
+    ca_file: ExistingFile | None = None
+    # Seconds each request may take.
     timeout: Seconds = 5.0
-    tenant: str | None = None  # X-Scope-OrgID for a multi-tenant Tempo
+    tenant: HeaderText | None = None  # the X-Scope-OrgID sent to a multi-tenant Tempo
 
 
 # Cheap, documented readiness endpoints used as the probe when the client is built.

@@ -11,10 +11,16 @@ dataclass's source with ``ast`` and ``tokenize`` (nothing to keep in sync by han
 * a string literal right after the field (an attribute docstring), or
 * ``dataclasses.field(metadata={"description": ...})``, which wins over the others.
 
+A comment line that starts with ``-- `` (``# -- Availability --``) is a heading of the fields
+below it, never part of a description: it ends the comment block above a field.
+
 A table's description is its class docstring (its first paragraph); a top-level component table
-also has the description its ``SectionSpec`` gives. Keys whose type alone cannot say what they
-accept (``[[gates]] params``: a table of strings, but with known names) are described by a
-``Known`` entry the caller passes: the profile layer cannot import the modules that know them.
+also has the description its ``SectionSpec`` gives, a nested table the comment next to the field
+that holds it (``[http.expect.rate_limit] login``: whose login, what for).
+
+Keys whose type alone cannot say what they accept (``[[gates]] params``: a table of strings, but
+with known names) are described by a ``Known`` entry the caller passes: the profile layer cannot
+import the modules that know them.
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ also resolves `${VAR}` and checks files, URLs and waivers the schema cannot).
 """
 
 _PRAGMA = re.compile(r"^(type:|noqa|fmt:|pragma|pyright:|mypy:)")
+# ``# -- Availability --``: a heading of the fields below it, not a description (``# --flag``,
+# an option named at the start of a comment, is not one).
+_HEADING = re.compile(r"^-{2,}(\s|$)")
 
 
 # -- descriptions from the source ------------------------------------------------------------------
@@ -212,6 +221,8 @@ def _describe(
     above: list[str] = []
     row = first - 1
     while row >= 1 and row in comments and comments[row][1]:
+        if _HEADING.match(comments[row][0]):
+            break
         above.insert(0, comments[row][0])
         row -= 1
     trailing = [
@@ -256,22 +267,17 @@ def tables(sections: Iterable[SectionSpec] = ()) -> list[TableDoc]:
     """The profile's own tables, then each component table in ``sections``, nested ones after
     their parent, with every key documented."""
     found: list[TableDoc] = []
-    for table, cls in _tables("", Profile):
-        found.append(
-            _table(
-                table,
-                cls,
-                "the profile's own keys (each component's tables follow)" if cls is Profile else "",
-            )
-        )
+    for table, cls, held in _tables("", Profile):
+        lead = "the profile's own keys (each component's tables follow)" if cls is Profile else ""
+        found.append(_table(table, cls, lead, held))
     for spec in sections:
         nested = _nested(spec.type)
         if nested is None:
             continue
         inner, array = nested
-        for table, cls in _tables(f"[{spec.key}]" if array else spec.key, inner):
+        for table, cls, held in _tables(f"[{spec.key}]" if array else spec.key, inner):
             lead = spec.description if table.strip("[]") == spec.key else ""
-            found.append(_table(table, cls, lead))
+            found.append(_table(table, cls, lead, held))
     return found
 
 
@@ -287,11 +293,16 @@ def undescribed(sections: Iterable[SectionSpec] = (), extras: Extras | None = No
     return missing
 
 
-def _table(table: str, cls: type, lead: str) -> TableDoc:
+def _table(table: str, cls: type, lead: str, held: str = "") -> TableDoc:
+    """``lead``: what the component's ``SectionSpec`` says of a top-level table; ``held``: the
+    description of the field that holds a nested one (it comes first: it says what this use of a
+    shared table is for)."""
     summary = table_description(cls)
     about = f"{lead[:1].upper()}{lead[1:]}." if lead else ""
     if summary and summary.strip("`.[] ") != table.strip("[]"):
         about = summary
+    if held:
+        about = f"{held} {about}".strip()
     docs = []
     for field in dataclasses.fields(cls):
         if cls is Profile and field.name == "sections":
@@ -324,8 +335,10 @@ def _path(table: str, name: str) -> str:
     return f"{dotted}.{name}" if dotted else name
 
 
-def _tables(prefix: str, cls: type) -> Iterator[tuple[str, type]]:
-    yield prefix, cls
+def _tables(prefix: str, cls: type, held: str = "") -> Iterator[tuple[str, type, str]]:
+    """(table, dataclass, the description of the field that holds it) for ``cls`` and every
+    table nested in it, parents first."""
+    yield prefix, cls, held
     for field in dataclasses.fields(cls):
         if cls is Profile and field.name == "sections":
             continue
@@ -333,7 +346,9 @@ def _tables(prefix: str, cls: type) -> Iterator[tuple[str, type]]:
         if nested is not None:
             inner, array = nested
             name = f"{prefix}.{field.name}" if prefix else field.name
-            yield from _tables(f"[{name}]" if array else name, inner)
+            yield from _tables(
+                f"[{name}]" if array else name, inner, field_description(cls, field.name)
+            )
 
 
 def _nested(hint: Any) -> tuple[type, bool] | None:
@@ -447,15 +462,13 @@ def _default(field: dataclasses.Field[Any]) -> str:
         return "unset"
     if isinstance(value, Enum):
         value = value.value
-    if isinstance(value, tuple | list) and not value:
-        return "`[]`"
-    if isinstance(value, dict | types.MappingProxyType) and not value:
-        return "`{}`"
+    if isinstance(value, tuple | list | dict | types.MappingProxyType):
+        return f"`{toml_value(_plain(value))}`"  # as the profile writes it: `["ingress"]`
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
     if isinstance(value, str):
         return f'`"{value}"`'
-    return f"`{value!r}`" if not isinstance(value, tuple) else "`" + str(list(value)) + "`"
+    return f"`{value!r}`"
 
 
 # -- examples -------------------------------------------------------------------------------------
@@ -594,7 +607,7 @@ def render_reference(sections: Iterable[SectionSpec] = (), extras: Extras | None
             meaning = _cell(key.description) or "*(not described yet)*"
             lines.append(
                 f"| `{key.name}` | {key.type} | {key.default} | {meaning} | "
-                f"`{_cell(key.example)}` |"
+                f"`{_cell(key.example, code=True)}` |"
             )
         for (cls, field), known in extras.values.items():
             if cls is table.cls and known:
@@ -620,6 +633,16 @@ def render_reference(sections: Iterable[SectionSpec] = (), extras: Extras | None
     return "\n".join(lines)
 
 
-def _cell(text: str, *, table: bool = True) -> str:
+_CODE_SPAN = re.compile(r"(``.*?``|`[^`]*`)")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
+def _cell(text: str, *, table: bool = True, code: bool = False) -> str:
+    """``text`` as Markdown (``code``: the content of a code span, taken literally). Elsewhere
+    ``<name>`` outside code spans would be read as an HTML tag and vanish (``<status_label>``,
+    ``<release>-<chart>``), so it is written ``&lt;name>``."""
     text = _clean(text)
+    if not code:
+        parts = _CODE_SPAN.split(text)
+        text = "".join(p if i % 2 else _TAG_START.sub("&lt;", p) for i, p in enumerate(parts))
     return text.replace("|", "\\|") if table else text

@@ -64,7 +64,9 @@ class Credentials:
     """A login. The password is a secret; the username is not (it names an account, and hiding
     it would mask every word that happens to equal it in reports)."""
 
+    # The account's user name (or email), as the login form or HTTP basic expects it.
     username: str
+    # The account's password.
     password: Secret
 
 
@@ -72,16 +74,19 @@ class Credentials:
 class ApiKey:
     """``[http.expect.auth.api_key]``: a key the service expects in a request header."""
 
+    # The request header that carries the key (anonymous probes leave it out).
     header: HeaderName = "X-API-Key"
-    key: HeaderValue  # a secret: write "${VAR}"
+    key: HeaderValue  # the API key itself, a secret: write "${VAR}"
 
 
 @model
 class ClientCertificate:
     """``[http.expect.auth.client_cert]``: mutual TLS, the verifier presents this certificate."""
 
-    cert_file: ExistingFile  # PEM certificate (and chain)
-    key_file: ExistingFile | None = None  # PEM private key; unset: it is in cert_file
+    # The certificate the verifier presents, a PEM file (its chain may follow it).
+    cert_file: ExistingFile
+    # The certificate's private key, a PEM file (unset: it is in cert_file).
+    key_file: ExistingFile | None = None
 
 
 @model
@@ -98,25 +103,39 @@ class AuthExpectations:
     (the forgery probes do not apply).
     """
 
+    # The path the verifier POSTs the login to, as JSON with username_field and password_field
+    # (`login_path = "/auth/login"`); unset or "": no login flow.
     login_path: str | None = None
+    # The verifier's own account for the login flow.
     login: Credentials | None = None
+    # The JSON field of the login body that holds the username.
     username_field: str = "email"
+    # The JSON field of the login body that holds the password.
     password_field: str = "password"
+    # The JSON field of the login or token answer that holds the token.
     token_field: str = "access_token"
-    token_url: str | None = None  # a path under base_url, or an absolute URL
-    client_id: str | None = None  # an identifier, like a username: not a secret
+    # The OAuth 2.0 token endpoint for the client-credentials grant: a path under base_url,
+    # or an absolute URL (unset or "": no client-credentials flow).
+    token_url: str | None = None
+    # The OAuth client's id (an identifier, like a username: not a secret).
+    client_id: str | None = None
+    # The OAuth client's secret, sent with client_id as HTTP basic to token_url.
     client_secret: Secret | None = None
     # Protected GET routes a valid token must open; empty: the protected GET operations without
     # path parameters from the OpenAPI document.
     probe_paths: tuple[str, ...] = ()
+    # The statuses a protected route may answer to a request without credentials
+    # (`unauthenticated_status = [401, 403]`).
     unauthenticated_status: tuple[int, ...] = (401,)
     # Only for the expired / wrong-audience / wrong-issuer probes: those need a token the
     # service would otherwise accept. Give a key for a test environment, never production's.
     jwt_signing_key: Secret | None = None
+    # The HMAC algorithm jwt_signing_key signs the forged tokens with: HS256, HS384 or HS512.
     jwt_algorithm: str = "HS256"
     # The tokens the flows yield are JWTs: the forgery probes apply. false: declared absent.
     jwt: bool = True
     api_key: ApiKey | None = None
+    # HTTP basic credentials, sent as "Authorization: Basic".
     basic: Credentials | None = None
     client_cert: ClientCertificate | None = None
 
@@ -158,13 +177,17 @@ class AuthExpectations:
 class TenantAccount:
     """One tenant used by the isolation probes."""
 
-    tenant: str  # the tenant id as the service spells it (also sent in the spoofed header)
+    tenant: str  # the tenant's id as the service spells it (also sent in the spoofed header)
+    # The tenant's account, logged in through [http.expect.auth] login_path.
     login: Credentials
-    # Routes serving the caller's own data: asked with and without a spoofed tenant header.
+    # Routes serving the caller's own data: tenant a's are asked with and without b's tenant
+    # in the spoofed header (b's are not used).
     own_paths: tuple[str, ...] = ()
-    # This tenant's resources, which the other tenant must not read.
+    # This tenant's resources, which the other tenant must not read: tenant b's are asked for
+    # as b and as a (a's are not used).
     resources: tuple[str, ...] = ()
-    # Strings only this tenant's data contains; default: the tenant id.
+    # Strings only this tenant's data contains (default: the tenant id): b's are looked for
+    # in the answers tenant a gets (a's are not used).
     markers: tuple[str, ...] = ()
 
     @property
@@ -176,8 +199,13 @@ class TenantAccount:
 class TenantExpectations:
     """``[http.expect.tenants]``: tenant A probes tenant B's data (logins use ``auth.login_path``)."""
 
+    # The request header a client could spoof to switch tenants; tenant A's routes are asked
+    # with it set to tenant B.
     header: str = "X-Tenant-ID"
+    # The probing tenant: its own_paths are asked with b's tenant in the header, and it asks
+    # for b's resources.
     a: TenantAccount
+    # The tenant whose data a must not reach (its resources and markers).
     b: TenantAccount
 
 
@@ -185,8 +213,13 @@ class TenantExpectations:
 class CorsExpectations:
     """``[http.expect.cors]``."""
 
-    allowed_origin: str | None = None  # the production origin; None: only refusals are checked
-    probe_path: str | None = "/"  # "": no CORS probe (a service no browser calls)
+    # The production origin, which must be allowed; unset: only the refusal of foreign_origin
+    # is checked (`allowed_origin = "https://app.example.com"`).
+    allowed_origin: str | None = None
+    # The path the CORS preflight and GET are sent to ("": no CORS probe, for a service no
+    # browser calls).
+    probe_path: str | None = "/"
+    # An origin the service must not allow, sent in the probes' Origin header.
     foreign_origin: str = "https://deployverify-foreign.invalid"
 
     def __post_init__(self) -> None:
@@ -197,15 +230,18 @@ class CorsExpectations:
 class HeaderExpectations:
     """``[http.expect.headers]``: security headers, version leaks, internal headers."""
 
-    # Empty: the health paths and the error probe paths.
+    # Paths whose answers must carry the security headers and leak no version (empty: the
+    # answers to health_paths and error_probe_paths).
     probe_paths: tuple[str, ...] = ()
-    hsts_min_age: Annotated[int, Range(ge=0)] = 15_552_000  # 180 days
+    # The lowest Strict-Transport-Security max-age accepted on HTTPS, in seconds (180 days).
+    hsts_min_age: Annotated[int, Range(ge=0)] = 15_552_000
     # "html" relaxes the framing headers for an API that serves no HTML (HTML answers, such as
     # an edge proxy's own error pages, are still judged); "never" drops the rule.
     framing: FramingPolicy = FramingPolicy.ALWAYS
     # Version leaks in answers the edge proxy makes itself: a request it refuses before the
     # application sees it (an oversized header, TRACE), and its own health endpoints.
     edge_probes: bool = True
+    # The edge proxy's own health endpoints, under base_url (`edge_paths = ["/healthz"]`).
     edge_paths: tuple[str, ...] = ()
     # Sent by the verifier with a random value that must never come back.
     internal_headers: tuple[str, ...] = ("X-Internal-User", "X-Internal-Tenant")
@@ -217,17 +253,24 @@ class HeaderExpectations:
 class RateLimitExpectations:
     """``[http.expect.rate_limit]``."""
 
-    probe_path: str | None = None  # a rate-limited route; None: the rate-limit checks are skipped
+    # A rate-limited route, asked once for the rate-limit headers and hit by the burst (unset:
+    # the rate-limit items are not applicable).
+    probe_path: str | None = None
+    # Headers the answer of probe_path must carry, each an integer, telling the client its limit.
     headers: tuple[str, ...] = ("X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset")
     # Destructive probe: at most this many requests; the limit must answer 429 before.
     burst: Annotated[int, Range(ge=1, le=10_000)] = 200
+    # Burst requests in flight at once.
     concurrency: Annotated[int, Range(ge=1, le=64)] = 8
+    # The 429 answer must carry Retry-After.
     require_retry_after: bool = True
     # A dedicated account for the burst (via auth.login_path or auth.token_url), so that it
     # spends that account's allowance and not the one the other checks share. Without one the
     # burst is anonymous: run it after the read-only checks.
     login: Credentials | None = None
+    # The burst's own OAuth client (with client_secret), through [http.expect.auth] token_url.
     client_id: str | None = None
+    # The secret of that OAuth client.
     client_secret: Secret | None = None
 
     def __post_init__(self) -> None:
@@ -240,11 +283,18 @@ class RateLimitExpectations:
 class TlsExpectations:
     """``[http.expect.tls]`` (the certificate's minimum remaining days is ``slo.cert_min_days``)."""
 
-    required: bool = True  # base_url must be https
+    # base_url must be https://; false: a plain-HTTP base_url makes the TLS items not
+    # applicable.
+    required: bool = True
+    # The oldest TLS version the service may accept: handshakes limited to an older one must
+    # be refused, and one at this version or later must succeed.
     min_version: TlsVersion = TlsVersion.TLS1_3
-    server_name: str | None = None  # SNI and hostname to verify; default: base_url's host
+    # The name sent as SNI and verified in the certificate (default: base_url's host).
+    server_name: str | None = None
     # Plain-HTTP address that must redirect to HTTPS; default: base_url's host on port 80.
     http_url: HttpUrl | None = None
+    # Plain HTTP must redirect to https:// (301, 302, 307 or 308); false makes
+    # SEC-GW-TLS-REDIRECT not applicable (port 80 closed on purpose).
     check_redirect: bool = True
 
 
@@ -252,15 +302,23 @@ class TlsExpectations:
 class LatencyExpectations:
     """``[http.expect.latency]``: a read-only probe over kept-alive connections."""
 
-    path: str | None = "/health/live"  # "": no latency probe
+    path: str | None = "/health/live"  # the path the probe GETs ("": no latency probe)
+    # The status a GET of path must answer; any other counts as an error.
     expected_status: int = 200
+    # GET requests sent in all.
     requests: Annotated[int, Range(ge=1, le=100_000)] = 200
+    # Requests in flight at once.
     concurrency: Annotated[int, Range(ge=1, le=256)] = 10
+    # Seconds after which no new request starts; requests left unsent fail the check.
     time_limit: Seconds = 60.0
+    # The median latency allowed, in milliseconds (unset: not judged).
     p50_ms: PositiveFloat | None = None
-    p95_ms: PositiveFloat | None = None  # default slo.p95_latency_ms
-    p99_ms: PositiveFloat | None = None  # default slo.p99_latency_ms
-    max_error_rate: Fraction | None = None  # default slo.error_rate
+    # The P95 latency allowed, in milliseconds (unset: [slo] p95_latency_ms).
+    p95_ms: PositiveFloat | None = None
+    # The P99 latency allowed, in milliseconds (unset: [slo] p99_latency_ms).
+    p99_ms: PositiveFloat | None = None
+    # The highest share of requests that may fail, 0 to 1 (unset: [slo] error_rate).
+    max_error_rate: Fraction | None = None
 
     def __post_init__(self) -> None:
         unset_empty(self, "path")
@@ -270,13 +328,19 @@ class LatencyExpectations:
 class LoadExpectations:
     """``[http.expect.load]``: the bounded concurrent-users probe (a destructive check)."""
 
-    path: str | None = "/health/live"  # "": no load probe
+    path: str | None = "/health/live"  # the path every user GETs ("": no load probe)
+    # The status a GET of path must answer; any other counts as an error.
     expected_status: int = 200
+    # Concurrent users: requests in flight at once, each on its own connection.
     users: Annotated[int, Range(ge=1, le=5_000)] = 500
+    # GET requests sent in all.
     requests: Annotated[int, Range(ge=1, le=1_000_000)] = 2_000
+    # Seconds after which no new request starts; requests left unsent fail the check.
     time_limit: Seconds = 60.0
-    p95_ms: PositiveFloat | None = None  # default slo.p95_latency_ms
-    max_error_rate: Fraction | None = None  # default slo.error_rate
+    # The P95 latency allowed, in milliseconds (unset: [slo] p95_latency_ms).
+    p95_ms: PositiveFloat | None = None
+    # The highest share of requests that may fail, 0 to 1 (unset: [slo] error_rate).
+    max_error_rate: Fraction | None = None
 
     def __post_init__(self) -> None:
         unset_empty(self, "path")
@@ -286,14 +350,23 @@ class LoadExpectations:
 class Flow:
     """``[[http.expect.flows]]``: one critical user flow, checked by status and JSON fields."""
 
+    # The flow's name, unique among the flows and shown in the reports.
     name: str
+    # The path asked, under base_url (`path = "/v1/orders?limit=1"`).
     path: str
+    # The HTTP method; one other than GET, HEAD or OPTIONS needs destructive = true.
     method: str = "GET"
+    # The status the answer must have.
     status: int = 200
-    json_fields: tuple[str, ...] = ()  # dotted paths that must exist (``items.0.id``)
-    authenticated: bool = True  # send the verifier's credential (token, API key, basic, cert)
-    destructive: bool = False  # changes state: only runs as a destructive check
-    json_body: str | None = None  # JSON text sent as the request body
+    # Dotted paths the JSON answer must hold (`json_fields = ["items.0.id"]`).
+    json_fields: tuple[str, ...] = ()
+    # Send the verifier's credential (token, API key, basic or client certificate); false:
+    # the flow is asked anonymously.
+    authenticated: bool = True
+    # The flow changes state: it runs only in SMOKE-GW-FLOWS-WRITE, a destructive check.
+    destructive: bool = False
+    # JSON text sent as the request body (`json_body = '{"sku": "A-1", "quantity": 1}'`).
+    json_body: str | None = None
 
     def __post_init__(self) -> None:
         method = self.method.upper()
@@ -315,14 +388,25 @@ class Flow:
 class HttpExpectations:
     """``[http.expect]``."""
 
-    # Each probe path may be unset with "" (or [] for a list): its item is then not applicable.
+    # -- Probe paths ("" or [] unsets one: its item is then not applicable) --
+    # Liveness and readiness paths that must answer 200 within [http] timeout.
     health_paths: tuple[str, ...] = ("/health/live", "/health/ready")
+    # The path of the service's Prometheus metrics, in text format ("": not probed).
     metrics_path: str | None = "/metrics"
-    metrics_public: bool = True  # false: must NOT answer through base_url
-    metrics_url: HttpUrl | None = None  # where metrics must answer when not public
+    # The metrics answer through base_url; false: they must NOT (an internal-only endpoint).
+    metrics_public: bool = True
+    # Where the metrics must answer when metrics_public = false, e.g. the pod's internal
+    # address (unset: only their absence from base_url is checked).
+    metrics_url: HttpUrl | None = None
+    # The path that answers the running release as JSON, compared with the profile's version
+    # ("": not probed).
     version_path: str | None = "/version"
-    version_field: str = "version"  # dotted path in the JSON answer
-    openapi_path: str | None = "/openapi.json"  # "": the service publishes no OpenAPI document
+    version_field: str = "version"  # the version's dotted path in the JSON answer
+    # The path of the OpenAPI document, which must be valid; its secured operations are the
+    # routes probed without credentials ("": the service publishes none).
+    openapi_path: str | None = "/openapi.json"
+    # Paths no route serves, asked to see the service's error answers (judged against
+    # error_fields; the header checks read them too); empty: not probed.
     error_probe_paths: tuple[str, ...] = ("/deployverify-no-such-route",)
     # The documented error shape (dotted JSON paths every 4xx body holds); empty: error bodies
     # are not judged (a framework's default plain-text 404 is not a defect by itself).
@@ -331,7 +415,10 @@ class HttpExpectations:
     # security in the OpenAPI document + protected_routes - public_routes. When public_routes
     # is set, an operation without security that is not listed there is reported.
     public_routes: tuple[str, ...] = ()
+    # Routes that must refuse requests without credentials, besides those the OpenAPI
+    # document secures (`protected_routes = ["GET /v1/orders/{id}", "/v1/me"]`).
     protected_routes: tuple[str, ...] = ()
+    # The value put in a route's {param} placeholders when the route is probed.
     path_param_value: str = "deployverify-probe"
     auth: AuthExpectations = dataclasses.field(default_factory=AuthExpectations)
     tenants: TenantExpectations | None = None
