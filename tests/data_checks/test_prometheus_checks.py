@@ -441,3 +441,81 @@ def test_alertmanager_readers(stack: Monitoring) -> None:
     assert isinstance(alerts, list)
     assert rule_findings(rules, ["api_gateway_*"]) == []
     assert target_findings(targets, JOB, min_targets=2) == []
+
+
+# -- targets Prometheus has discovered but not scraped yet (new pods right after a rollout) ------
+
+
+class _ScrapingSoon(PromApi):
+    """The real targets answer, with the job's targets "unknown" for the first ``unknown_reads``
+    reads, as Prometheus reports a target it has not scraped yet."""
+
+    def __init__(self, real: PromApi, unknown_reads: int, interval: str) -> None:
+        super().__init__(real.url, display=real.display, timeout=5.0)
+        self.real, self.unknown_reads, self.interval, self.reads = real, unknown_reads, interval, 0
+
+    def targets(self) -> dict[str, Any]:
+        answer = copy.deepcopy(self.real.targets())
+        self.reads += 1
+        for target in answer["activeTargets"]:
+            target["scrapeInterval"] = self.interval
+            if self.reads <= self.unknown_reads and target["labels"]["job"] == JOB:
+                target.update(health="unknown", lastError="", lastScrape="0001-01-01T00:00:00Z")
+        return answer
+
+
+def _read_targets(api: PromApi) -> dict[str, Any]:
+    from pytest_deployverify.components.prometheus import _targets
+
+    class Context:
+        client = api
+
+    return _targets(Context())  # type: ignore[arg-type]
+
+
+def test_targets_not_scraped_yet_are_read_again_until_their_first_scrape(
+    stack: Monitoring,
+) -> None:
+    api = _ScrapingSoon(stack.prom, unknown_reads=2, interval="5s")
+    try:
+        targets = _read_targets(api)
+    finally:
+        api.close()
+    assert api.reads == 3
+    assert target_findings(targets, JOB, min_targets=2) == []
+
+
+def test_a_target_never_scraped_within_its_interval_fails_naming_it(stack: Monitoring) -> None:
+    api = _ScrapingSoon(stack.prom, unknown_reads=10_000, interval="1s")
+    try:
+        targets = _read_targets(api)
+    finally:
+        api.close()
+    assert 2 <= api.reads <= 5  # one interval plus the grace period, read about once a second
+    findings = only(target_findings(targets, JOB, min_targets=2), "prometheus-targets")
+    assert {f.subject for f in findings} == {
+        f"prometheus scrape job {JOB} target {t.address}" for t in stack.gateway
+    }
+    assert all(
+        f.message == "has not been scraped yet (health unknown; waited one scrape interval, "
+        "1s); expected up"
+        for f in findings
+    )
+
+
+@pytest.mark.parametrize(
+    ("intervals", "wait"),
+    [((), 0.0), (("15s",), 17.0), (("15s", "1m"), 62.0), ((None,), 62.0), (("2h",), 120.0)],
+)
+def test_the_wait_for_unscraped_targets_is_their_longest_interval_capped(
+    intervals: tuple[str | None, ...], wait: float
+) -> None:
+    from pytest_deployverify.checks.prometheus import unscraped_wait
+
+    targets = {
+        "activeTargets": [
+            {"health": "unknown", **({"scrapeInterval": i} if i else {})} for i in intervals
+        ]
+        + [{"health": "up", "scrapeInterval": "5m"}]
+    }
+    assert unscraped_wait(targets) == wait

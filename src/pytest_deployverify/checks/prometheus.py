@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pytest_deployverify.checks.declarations import declare, flag, needs
 from pytest_deployverify.checks.findings import Finding, Rule, Severity
-from pytest_deployverify.profile.fields import Count
+from pytest_deployverify.profile.fields import Count, parse_duration
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
 
@@ -44,12 +44,17 @@ class PrometheusExpectations:
     # At least this many targets in the job (and, with pod_selector and Kubernetes configured,
     # exactly as many as there are ready pods).
     min_targets: Count = 1
+    # A label selector of the service's pods in [kubernetes] namespace: the job must then have
+    # one target per ready pod (`pod_selector = "app=api-gateway"`).
     pod_selector: str | None = None
     # fnmatch patterns of the service's rule groups, e.g. ["api_gateway*"]; each must match a group.
     rule_groups: tuple[str, ...] = ()
+    # Prometheus must send alerts to an active Alertmanager (the profile's [alertmanager] when
+    # set); false makes MON-PROM-ALERTMANAGER not applicable.
     require_alertmanager: bool = True
     # Labels that select the service's alerts, e.g. {service = "api-gateway"}.
     alert_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    # Values of the severity label that make a firing alert fail MON-ALERTS-FIRING.
     blocking_alert_severities: tuple[str, ...] = ("critical",)
     # Integration types each of which some Alertmanager receiver must use, e.g. ["pagerduty", "slack"].
     alertmanager_integrations: tuple[str, ...] = ()
@@ -200,6 +205,32 @@ def job_targets(targets: Mapping[str, Any], job: str) -> list[dict[str, Any]]:
     ]
 
 
+# A target Prometheus has discovered but not scraped yet reports health "unknown": right after a
+# rollout the new pods' targets are in that state for up to one scrape interval. The read waits
+# that long (plus a grace period) instead of judging them down; never longer than this.
+UNSCRAPED_WAIT_CAP = 120.0
+UNSCRAPED_GRACE = 2.0
+
+
+def unscraped(targets: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Active targets not scraped yet (health "unknown")."""
+    return [t for t in targets.get("activeTargets") or [] if t.get("health") == "unknown"]
+
+
+def unscraped_wait(targets: Mapping[str, Any]) -> float:
+    """Seconds to wait for the unscraped targets' first scrape: their longest scrape interval
+    (1m, Prometheus' default, where the API does not say) plus a grace period, capped."""
+    longest = 0.0
+    for target in unscraped(targets):
+        try:
+            longest = max(longest, parse_duration(str(target.get("scrapeInterval") or "1m")))
+        except ValueError:
+            longest = max(longest, 60.0)
+    if not longest:
+        return 0.0
+    return min(longest + UNSCRAPED_GRACE, UNSCRAPED_WAIT_CAP)
+
+
 def target_summary(targets: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Instance, health and last error of each target, for evidence."""
     return [
@@ -243,13 +274,14 @@ def target_findings(
     for target in mine:
         if target.get("health") != "up":
             instance = (target.get("labels") or {}).get("instance") or target.get("scrapeUrl")
-            error = target.get("lastError") or "no error reported"
-            found.append(
-                rule(
-                    f"{subject} target {instance}",
-                    f"is {target.get('health')} ({error}); expected up",
-                )
-            )
+            if target.get("health") == "unknown":
+                interval = target.get("scrapeInterval")
+                waited = "waited one scrape interval" + (f", {interval}" if interval else "")
+                problem = f"has not been scraped yet (health unknown; {waited}); expected up"
+            else:
+                error = target.get("lastError") or "no error reported"
+                problem = f"is {target.get('health')} ({error}); expected up"
+            found.append(rule(f"{subject} target {instance}", problem))
     if len(mine) < min_targets:
         found.append(rule(subject, f"has {len(mine)} target(s); expected at least {min_targets}"))
     if expected_count is not None and len(mine) != expected_count:

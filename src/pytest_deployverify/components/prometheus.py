@@ -27,9 +27,8 @@ from pytest_deployverify.components.alertmanager import AlertmanagerConfig
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.errors import ComponentError
 from pytest_deployverify.components.httpapi import ApiError, JsonApi, Params
-from pytest_deployverify.profile.fields import HttpUrl, Seconds
+from pytest_deployverify.profile.fields import ExistingFile, HeaderValue, HttpUrl, Seconds
 from pytest_deployverify.profile.model import Profile, Slo
-from pytest_deployverify.profile.secrets import Secret
 
 COMPONENT = "prometheus"
 MAX_GATE_WORKERS = 16
@@ -50,10 +49,17 @@ __all__ = [
 class PrometheusConfig:
     """``[prometheus]``: the Prometheus that scrapes the service."""
 
+    # Prometheus's base URL as the verifier reaches it; its /-/ready must answer 200
+    # (`url = "http://prometheus.monitoring:9090"`).
     url: HttpUrl
-    bearer_token: Secret | None = None
-    ca_file: str | None = None
+    # A token sent as "Authorization: Bearer" with every request (unset: none).
+    bearer_token: HeaderValue | None = None
+    # A PEM file of the CA certificates to trust for an https:// url (unset: the system store).
+    ca_file: ExistingFile | None = None
+    # Seconds each request may take.
     timeout: Seconds = 5.0
+    # The service's scrape job, by its job label or scrape pool (`job = "api-gateway"`); unset:
+    # MON-PROM-TARGETS is not applicable.
     job: str | None = None
     expect: pc.PrometheusExpectations = dataclasses.field(default_factory=pc.PrometheusExpectations)
 
@@ -295,8 +301,14 @@ def _ready(ctx: ReadContext) -> pc.ReadyProbe:
 
 
 def _targets(ctx: ReadContext) -> dict[str, Any]:
-    """``/api/v1/targets``: every active and dropped scrape target."""
-    return _api_read(ctx, PromApi.targets)  # type: ignore[no-any-return]
+    """``/api/v1/targets``: every active and dropped scrape target. Targets not scraped yet (new
+    pods) are read again until their first scrape, for at most one scrape interval."""
+    targets: dict[str, Any] = _api_read(ctx, lambda api: api.targets())
+    deadline = time.monotonic() + pc.unscraped_wait(targets)
+    while pc.unscraped(targets) and time.monotonic() < deadline:
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        targets = _api_read(ctx, lambda api: api.targets())
+    return targets
 
 
 def _rules(ctx: ReadContext) -> list[dict[str, Any]]:
