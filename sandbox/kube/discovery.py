@@ -19,6 +19,7 @@ _STATUS_SUBRESOURCES = frozenset(
         "horizontalpodautoscalers",
         "poddisruptionbudgets",
         "ingresses",
+        "persistentvolumeclaims",
     }
 )
 _SCALE_SUBRESOURCES = frozenset({"deployments", "replicasets", "statefulsets"})

@@ -89,6 +89,15 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "secrets", "secret", "Secret", True, field_labels=("type",)),
     ResourceType("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ("sa",)),
     ResourceType(
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        "PersistentVolumeClaim",
+        True,
+        ("pvc",),
+    ),
+    ResourceType(
         "", "v1", "nodes", "node", "Node", False, ("no",), field_labels=("spec.unschedulable",)
     ),
     ResourceType("", "v1", "events", "event", "Event", True, ("ev",), field_labels=_EVENT_FIELDS),
@@ -155,6 +164,16 @@ RESOURCES: tuple[ResourceType, ...] = (
     ),
     ResourceType(
         "storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", False, ("sc",)
+    ),
+    # Trivy Operator's custom resource (its CRD installed): the reports of the running images.
+    ResourceType(
+        "aquasecurity.github.io",
+        "v1alpha1",
+        "vulnerabilityreports",
+        "vulnerabilityreport",
+        "VulnerabilityReport",
+        True,
+        ("vuln", "vulns"),
     ),
 )
 

@@ -27,6 +27,7 @@ from pytest_deployverify.checks.gates import (
     GateSpec,
     MetricGate,
     NoDataPolicy,
+    evaluate_gate,
     resolve_gate,
 )
 from pytest_deployverify.components.prometheus import (
@@ -516,3 +517,27 @@ def test_the_sandbox_history_is_continued_live_and_its_gates_hold(
     for name, verdict in verdicts.items():
         assert isinstance(verdict, GateResult), name
         assert verdict.outcome is GateOutcome.PASS, verdict.message
+
+
+# ---- the circuit-breaker gate: "no open circuit breakers" means zero (issue 15) ------------------
+
+
+def _breakers_open(count: float, spec_values: dict[str, Any] | None = None) -> Any:
+    spec = gate(name="circuit_breakers_open", params=HEALTHY, **(spec_values or {}))
+    end = 1_800_000_000.0
+    values = [[end - 300 + 30 * i, str(count)] for i in range(11)]
+    return evaluate_gate(spec, [{"metric": {"job": JOB}, "values": values}], end - 300, end)
+
+
+def test_the_circuit_breaker_gate_defaults_to_zero_open_breakers() -> None:
+    spec = gate(name="circuit_breakers_open", params=HEALTHY)
+    assert (spec.condition, spec.threshold) == (Condition.LE, 0)
+    assert spec.expectation == "last <= 0 over the last 5m"
+    assert _breakers_open(0).outcome is GateOutcome.PASS
+    # One open breaker is an open breaker: it fails (the old default tolerated one).
+    one = _breakers_open(1)
+    assert one.outcome is GateOutcome.FAIL
+    assert "last was 1" in one.message
+    assert "expected last <= 0 over the last 5m" in one.message
+    # A profile that accepts some says so in its [[gates]] entry.
+    assert _breakers_open(1, {"threshold": 1}).outcome is GateOutcome.PASS

@@ -16,6 +16,9 @@ import redis
 
 from pytest_deployverify.checks.findings import Finding, summarize
 from pytest_deployverify.checks.redis import (
+    DEFAULT_PROBE_PREFIX,
+    REDIS_READ_WRITE,
+    REDIS_READ_WRITE_UNSCOPED,
     Persistence,
     RedisExpectations,
     RedisSentinelExpectations,
@@ -25,6 +28,7 @@ from pytest_deployverify.checks.redis import (
     hit_rate,
     memory_findings,
     persistence_findings,
+    read_write_findings,
     replication_findings,
     sentinel_findings,
     snapshot_summary,
@@ -38,6 +42,7 @@ from pytest_deployverify.components.redis import (
     read_sentinels,
     read_snapshot,
     tls_probe,
+    write_probe,
 )
 from pytest_deployverify.components.registry import ComponentUnavailable, ReadError
 from pytest_deployverify.profile.fields import NoDataPolicy
@@ -423,6 +428,11 @@ ACL_USERS = {
     # A login that may ping and read INFO but not CONFIG GET, and one that may only ping.
     "noconfig": (MONITOR_PASSWORD, "+ping +info"),
     "pingonly": (MONITOR_PASSWORD, "+ping"),
+    # The monitoring login granted the write probe on its dedicated prefix only.
+    "prober": (
+        MONITOR_PASSWORD,
+        f"{MONITOR_RULES} ~{DEFAULT_PROBE_PREFIX}* +set +get +pttl +del",
+    ),
 }
 
 
@@ -502,3 +512,141 @@ def test_a_wrong_monitoring_password_is_a_rejected_login(acl_redis: RedisServer)
 def test_monitoring_password_without_a_username_is_refused() -> None:
     with pytest.raises(SchemaError, match="monitor_password is set without monitor_username"):
         redis_config("redis://127.0.0.1:6379/0", monitor_password=MONITOR_PASSWORD)
+
+
+# -- the cache read/write probe under a dedicated key prefix (issue 15) ---------------------------
+
+
+def test_the_write_probe_writes_reads_back_and_deletes_only_its_key(
+    client: redis.Redis, admin: redis.Redis
+) -> None:
+    before = admin.dbsize()
+    probe = write_probe(client, "dv:probe:")
+    assert read_write_findings(probe) == [], summarize(read_write_findings(probe))
+    assert probe.key.startswith("dv:probe:")
+    assert len(probe.key) == len("dv:probe:") + 16  # a random suffix
+    assert (probe.written, probe.read_back, probe.deleted) == (True, True, 1)
+    assert probe.ttl_left_ms is not None
+    assert 0 < probe.ttl_left_ms <= 30_000
+    assert probe.steps()[f"SET {probe.key} NX PX 30000"] == "OK"
+    assert admin.exists(probe.key) == 0
+    assert admin.dbsize() == before  # nothing left behind, nothing else touched
+
+
+def test_a_cache_that_refuses_writes_fails_the_probe(tmp_path: Path) -> None:
+    server = start_redis(tmp_path, password=REDIS_PASSWORD)
+    try:
+        admin = server.client()
+        config = redis_config(f"redis://127.0.0.1:{server.port}/0", password=REDIS_PASSWORD)
+        with build_redis(config) as verifier:
+            assert read_write_findings(write_probe(verifier, "dv:probe:")) == []
+            # Full under noeviction: writes are refused with OOM.
+            admin.config_set("maxmemory-policy", "noeviction")
+            admin.config_set("maxmemory", "1")
+            [full] = only(
+                read_write_findings(write_probe(verifier, "dv:probe:")), "redis-read-write"
+            )
+            admin.config_set("maxmemory", "0")
+            # A master that must not write without a replica refuses with NOREPLICAS.
+            admin.config_set("min-replicas-to-write", "1")
+            [alone] = only(
+                read_write_findings(write_probe(verifier, "dv:probe:")), "redis-read-write"
+            )
+        admin.close()
+    finally:
+        server.stop()
+    assert "the write was refused: OOM command not allowed" in full.message
+    assert full.subject.startswith("redis 127.0.0.1:")
+    assert "the write was refused: NOREPLICAS" in alone.message
+
+
+def test_the_monitoring_login_needs_the_probe_commands_on_the_prefix(
+    acl_redis: RedisServer,
+) -> None:
+    with (
+        build_redis(monitor_config(acl_redis, "monitor")) as verifier,
+        pytest.raises(ReadError) as raised,
+    ):
+        write_probe(verifier, DEFAULT_PROBE_PREFIX)
+    message = str(raised.value)
+    assert "not verified: needs +set (ACL) for ACL user 'monitor'" in message
+    assert f"+set +get +pttl +del on keys ~{DEFAULT_PROBE_PREFIX}*" in message
+    with build_redis(monitor_config(acl_redis, "prober")) as verifier:
+        probe = write_probe(verifier, DEFAULT_PROBE_PREFIX)
+        assert read_write_findings(probe) == []
+        assert probe.login == "prober"
+        # The grant covers the prefix only: a probe elsewhere is not verified, never written.
+        with pytest.raises(ReadError, match="not verified: needs"):
+            write_probe(verifier, "app:")
+
+
+def test_the_read_write_items_apply_as_the_profile_allows() -> None:
+    from pytest_deployverify.components.catalog import profile_from_dict
+
+    def profile(**expect_values: Any) -> Any:
+        table = {"url": "redis://127.0.0.1:6379/0", "expect": expect_values}
+        return profile_from_dict({"name": "cache", "redis": table})
+
+    plain = profile()
+    assert REDIS_READ_WRITE.not_applicable(plain) == (
+        "[redis.expect] probe_key_prefix is not set in profile 'cache'"
+    )
+    assert "set it, or allow_write_probe = true" in str(
+        REDIS_READ_WRITE_UNSCOPED.not_applicable(plain)
+    )
+    scoped = profile(probe_key_prefix="dv:probe:")
+    assert REDIS_READ_WRITE.not_applicable(scoped) is None
+    assert "probe_key_prefix is set" in str(REDIS_READ_WRITE_UNSCOPED.not_applicable(scoped))
+    allowed = profile(allow_write_probe=True)
+    assert REDIS_READ_WRITE_UNSCOPED.not_applicable(allowed) is None
+    # Without a dedicated prefix the probe is destructive: held back on protected environments.
+    assert (REDIS_READ_WRITE.destructive, REDIS_READ_WRITE_UNSCOPED.destructive) == (False, True)
+    with pytest.raises(SchemaError, match="probe_key_prefix"):
+        profile(probe_key_prefix="dv:*")
+
+
+def _run_probe_items(
+    pytester: pytest.Pytester,
+    monkeypatch: pytest.MonkeyPatch,
+    server: RedisServer,
+    *,
+    protected: bool,
+    expect_line: str,
+) -> pytest.RunResult:
+    monkeypatch.setenv("DV_REDIS_PASSWORD", REDIS_PASSWORD)
+    monkeypatch.setenv("COLUMNS", "250")
+    envs = pytester.path / "envs"
+    envs.mkdir(exist_ok=True)
+    (envs / "cache.toml").write_text(
+        f"protected = {str(protected).lower()}\n\n[redis]\n"
+        f'url = "rediss://127.0.0.1:{server.tls_port}/0"\n'
+        f'password = "${{DV_REDIS_PASSWORD}}"\nca_file = "{server.ca_file}"\n'
+        f"expect_tls = true\n\n[redis.expect]\n{expect_line}\n"
+    )
+    return pytester.runpytest(
+        *("--env", "cache", "--env-dir", "envs", "-rsfE", "-p", "no:cacheprovider"),
+        *("--checklist", "all", "-k", "test_redis_read_write"),
+    )
+
+
+def test_the_probe_items_run_as_the_profile_and_the_environment_allow(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tls_redis: RedisServer
+) -> None:
+    # A dedicated prefix: the read-only-safe probe runs, even on a protected environment.
+    scoped = _run_probe_items(
+        pytester, monkeypatch, tls_redis, protected=True, expect_line='probe_key_prefix = "dv:p:"'
+    )
+    scoped.assert_outcomes(passed=1, skipped=1)
+    scoped.stdout.fnmatch_lines(["*not applicable: [[]redis.expect[]] probe_key_prefix is set*"])
+    # No prefix, writing allowed: the destructive variant runs on an unprotected environment...
+    allowed = _run_probe_items(
+        pytester, monkeypatch, tls_redis, protected=False, expect_line="allow_write_probe = true"
+    )
+    allowed.assert_outcomes(passed=1, skipped=1)
+    allowed.stdout.fnmatch_lines(["*probe_key_prefix is not set in profile 'cache'*"])
+    # ...and is held back on a protected one.
+    held = _run_probe_items(
+        pytester, monkeypatch, tls_redis, protected=True, expect_line="allow_write_probe = true"
+    )
+    held.assert_outcomes(skipped=2)
+    held.stdout.fnmatch_lines(["*destructive check held back: environment 'cache' is protected*"])

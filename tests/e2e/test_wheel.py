@@ -5,7 +5,8 @@ temporary folder, with a clean environment (no PYTHONPATH, the venv's commands o
 
 1. ``pip install 'pytest-deployverify[all]'``   (here: the wheel just built)
 2. ``deployverify init e2e --kubeconfig ... --kube-context sandbox``   (against the sandbox's API)
-3. ``pytest --env e2e --signoff signoff.md ... --signoff-exit verdict``
+3. ``pytest --env e2e --signoff signoff.md ... --signoff-exit verdict``: CONDITIONAL, the
+   shipped manual items pending; attested in the profile, the same run gives GO.
 
 (``deployverify profile check e2e`` between 2 and 3 is optional and checked here too): three
 commands from install to a first sign-off. The sandbox (the repository's test support, the
@@ -19,6 +20,7 @@ cluster's objects), and the DNS pin of the public host (the sandbox publishes no
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import os
 import shutil
@@ -35,7 +37,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ENV = "e2e"
-GO, NO_GO = 0, 11
+GO, CONDITIONAL, NO_GO = 0, 10, 11
 # The tables init cannot guess: the sandbox's Redis and PostgreSQL run outside its (emulated)
 # cluster, and their secrets are not in the cluster's objects. A user appends them the same way.
 APPENDED = """
@@ -171,15 +173,39 @@ def test_from_the_wheel_to_a_signoff_go_then_no_go_with_a_defect(
     profile.write_text(text)
     ok(run(["deployverify", "profile", "check", ENV], cwd=work, env=env))
 
-    # 3. the checklist, with a sign-off: GO on the healthy sandbox.
+    # 3. the checklist, with a sign-off. On the healthy sandbox every automated check passes or
+    # does not apply, and the verdict is CONDITIONAL: the shipped manual items (on-call, DR
+    # drill, pen test...) are pending until a person attests them.
     argv = [
         "pytest", "--env", ENV, "--signoff", "signoff.md", "--signoff", "signoff.json",
         "--signoff-exit", "verdict", "-p", "no:cacheprovider", "-q",
     ]  # fmt: skip
+    first = run(argv, cwd=work, env=env)
+    document = signoff(work)
+    assert first.returncode == CONDITIONAL, first.stdout[-4000:] + first.stderr[-2000:]
+    assert document["verdict"]["decision"] == "CONDITIONAL"
+    assert {c["outcome"] for c in document["checks"]} <= {"passed", "not-applicable"}
+    pending = {m["id"] for m in document["manual"] if m["status"] == "pending"}
+    listed = json.loads(
+        ok(run(["deployverify", "checklist", "--format", "json"], cwd=work, env=env))
+    )
+    assert pending == {m["id"] for m in listed["manual"]}
+    assert all("manual" in reason for reason in document["verdict"]["reasons"])
+
+    # The team attests them in the profile, bound to the release; the same run is now a GO.
+    profile.write_text(
+        profile.read_text()
+        + "".join(
+            f'\n[[manual]]\nid = "{item}"\nattested_by = "E2E Release Manager"\n'
+            f"attested_at = {dt.date.today().isoformat()}\n"
+            for item in sorted(pending)
+        )
+    )
     healthy = run(argv, cwd=work, env=env)
     document = signoff(work)
     assert healthy.returncode == GO, healthy.stdout[-4000:] + healthy.stderr[-2000:]
     assert document["verdict"]["decision"] == "GO"
+    assert {m["status"] for m in document["manual"]} == {"attested"}
     passed = {c["check_id"] for c in document["checks"] if c["outcome"] == "passed"}
     # What init wrote is verified (the workload by name), and so are the appended components.
     assert {"K8S-SECURITY-CONTEXT[api-gateway]", "K8S-ROLLOUT[api-gateway]"} <= passed

@@ -33,6 +33,8 @@ VERIFY_FILES = ("test_kubernetes_infra.py", "test_kubernetes_security.py")
 NS = "api-gateway"
 APP = "api-gateway"
 RELEASE_SECRET = "sh.helm.release.v1.api-gateway.v3"
+# For profiles that name a kubeconfig but never connect (pre-deploy mode, declarations).
+UNUSED_KUBECONFIG = Path(__file__).with_name("unused-kubeconfig.yaml")
 
 # The [kubernetes.expect] table of the sandbox profile (what the report recommends).
 SANDBOX_EXPECT = """\
@@ -51,11 +53,16 @@ resolve = { "api.example.com" = ["127.0.0.1"] }
 storage_classes = ["fast-ssd"]
 require_default_storage_class = true
 image_size_limit_mb = 500
+capacity_margin = 0.1
 
 [kubernetes.expect.helm]
 release = "api-gateway"
 chart = "api-gateway"
 chart_version = "0.9.3"
+
+[kubernetes.expect.vulnerabilities]
+severity = "high"
+max_report_age = "7d"
 """
 
 

@@ -319,6 +319,59 @@ def _without_hpa_requirement(text: str) -> str:
     return text.replace("min_replicas = 2", "min_replicas = 2\nrequire_hpa = false")
 
 
+# ---- issue 15: capacity headroom, service accounts, image vulnerabilities ------------------------
+
+VULN_REPORT = "replicaset-api-gateway-7d9f8b6c5d-api-gateway"
+RUNNING_IMAGE = "Image registry.example.com/api-gateway:1.4.2 (sha256:10a26a2d0a50)"
+CRITICAL_CVE = {
+    "vulnerabilityID": "CVE-2024-3094",
+    "resource": "xz-libs",
+    "installedVersion": "5.6.0-r0",
+    "fixedVersion": "5.6.1-r2",
+    "severity": "CRITICAL",
+    "title": "xz: malicious code in distributed source",
+    "primaryLink": "https://avd.aquasec.com/nvd/cve-2024-3094",
+    "target": "registry.example.com/api-gateway:1.4.2 (alpine 3.20.3)",
+    "links": [],
+}
+
+
+def _hpa_max(replicas: int) -> Change:
+    def change(hpa: dict[str, Any]) -> None:
+        hpa["spec"]["maxReplicas"] = replicas
+
+    return change
+
+
+def _critical_cve(report: dict[str, Any]) -> None:
+    report["report"]["vulnerabilities"].append(copy.deepcopy(CRITICAL_CVE))
+    report["report"]["summary"]["criticalCount"] = 1
+
+
+def _scanned_days_ago(days: int) -> Change:
+    def change(report: dict[str, Any]) -> None:
+        moment = datetime.now(UTC) - timedelta(days=days)
+        report["report"]["updateTimestamp"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return change
+
+
+def _edit_report(change: Change) -> Callable[[Cluster], None]:
+    return lambda cluster: cluster.edit("VulnerabilityReport", VULN_REPORT, change)
+
+
+def _expired_ignore(text: str) -> str:
+    expired = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    return text + (
+        "\n[[kubernetes.expect.vulnerabilities.ignore]]\n"
+        'id = "CVE-2024-3094"\n'
+        'reason = "backdoor needs sshd linked to liblzma; our image runs no sshd"\n'
+        'approver = "Dana Security"\n'
+        'ticket = "SEC-4711"\n'
+        f"expires = {expired}\n"
+    )
+
+
 _resources = _deployment(_in_container(_no_memory_limit))
 _probes = _deployment(_in_container(_identical_probes))
 _escalate = _deployment(_in_container(_escalation))
@@ -526,6 +579,19 @@ DEFECTS: tuple[Defect, ...] = (
         live=_on_nodes(_cordon),
     ),
     Defect(
+        "K8S-NODE-CAPACITY",
+        "insufficient-node-capacity",
+        (
+            GATEWAY,
+            "at the worst case the rollout and autoscaler can reach",
+            "HPA api-gateway maxReplicas 40, plus maxSurge 25% (10) during a rolling update",
+            "of 50 pod(s)",
+            "keeping 10% of each node free",
+            "add nodes",
+        ),
+        live=lambda c: c.edit("HorizontalPodAutoscaler", APP, _hpa_max(40)),
+    ),
+    Defect(
         "K8S-IMAGE-SIZE",
         "image-too-large",
         (CONTAINER, "870.1Mi", "slim it"),
@@ -554,6 +620,42 @@ DEFECTS: tuple[Defect, ...] = (
         ),
         live=_secret_before_a_restart,
         expect=_one_restart_allowed,
+    ),
+    Defect(
+        "K8S-SA-EXISTS",
+        "service-account-missing",
+        (GATEWAY, "names ServiceAccount api-gateway/api-gateway, which does not exist"),
+        live=lambda c: c.kube.store.delete("ServiceAccount", NS, APP),
+        rendered=_remove("ServiceAccount", APP),
+    ),
+    Defect(
+        "SEC-K8S-IMAGE-VULNS",
+        "image-vulnerable",
+        (RUNNING_IMAGE, "CVE-2024-3094 (CRITICAL, xz-libs 5.6.0-r0, fixed in 5.6.1-r2)", "rebuild"),
+        live=_edit_report(_critical_cve),
+        per_workload=False,
+    ),
+    Defect(
+        "SEC-K8S-IMAGE-VULNS",
+        "image-scan-stale",
+        (RUNNING_IMAGE, "more than max_report_age 7d", "scan the image again"),
+        live=_edit_report(_scanned_days_ago(10)),
+        per_workload=False,
+    ),
+    Defect(
+        "SEC-K8S-IMAGE-VULNS",
+        "image-scan-missing",
+        (RUNNING_IMAGE, "not scanned", "1 VulnerabilityReport(s) in namespace api-gateway"),
+        live=lambda c: c.kube.store.delete("VulnerabilityReport", NS, VULN_REPORT),
+        per_workload=False,
+    ),
+    Defect(
+        "SEC-K8S-IMAGE-VULNS",
+        "image-vulnerable",
+        (RUNNING_IMAGE, "the ignore entry for CVE-2024-3094 is not applied: it expired on"),
+        live=_edit_report(_critical_cve),
+        expect=_expired_ignore,
+        per_workload=False,
     ),
     Defect(
         "K8S-HELM-DRIFT",

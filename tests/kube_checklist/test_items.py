@@ -16,7 +16,7 @@ from pytest_deployverify.checks.kube.expectations import KubeExpectations, PullP
 from pytest_deployverify.checks.kube.rules import BY_ID, RULES
 from pytest_deployverify.components.kubernetes import component
 from pytest_deployverify.profile.schema import SchemaError, build
-from tests.kube_checklist.cluster import profile_from, profile_text
+from tests.kube_checklist.cluster import UNUSED_KUBECONFIG, profile_from, profile_text
 
 # Issue 13 (every object, Polaris parity): new items; the existing ones keep id and severity.
 NEW_ITEMS = {
@@ -26,6 +26,9 @@ NEW_ITEMS = {
     "K8S-RBAC": Severity.HIGH,
     "K8S-INGRESS-TLS": Severity.MEDIUM,
     "K8S-SCHEMA": Severity.HIGH,
+    # Issue 15: image vulnerabilities, and the service account a workload names exists.
+    "SEC-K8S-IMAGE-VULNS": Severity.CRITICAL,
+    "K8S-SA-EXISTS": Severity.HIGH,
 }
 MODULES = {
     "infra": "pytest_deployverify.checklist.test_kubernetes_infra",
@@ -133,7 +136,7 @@ def test_run_refuses_a_workload_mismatch() -> None:
 
 
 def test_the_expect_table_validates_and_names_mistakes() -> None:
-    profile = profile_from(profile_text("/k/config"))
+    profile = profile_from(profile_text(UNUSED_KUBECONFIG))
     assert profile.kubernetes is not None
     expect = profile.kubernetes.expect
     assert expect.secret_min_length["api-gateway-secrets/JWT_SECRET"] == 32
@@ -145,14 +148,18 @@ def test_the_expect_table_validates_and_names_mistakes() -> None:
         SchemaError,
         match=r"kubernetes\.expect\.min_replica: unknown key; did you mean 'min_replicas'",
     ):
-        profile_from(profile_text("/k/config").replace("min_replicas = 2", "min_replica = 2"))
+        profile_from(profile_text(UNUSED_KUBECONFIG).replace("min_replicas = 2", "min_replica = 2"))
     with pytest.raises(
         SchemaError,
         match=r"kubernetes\.expect\.rollout\.timeout: must be greater than or equal to 0",
     ):
-        profile_from(profile_text("/k/config") + "\n[kubernetes.expect.rollout]\ntimeout = -1\n")
+        profile_from(
+            profile_text(UNUSED_KUBECONFIG) + "\n[kubernetes.expect.rollout]\ntimeout = -1\n"
+        )
     with pytest.raises(SchemaError, match=r"kubernetes\.expect\.pull_policy"):
-        profile_from(profile_text("/k/config").replace("min_replicas = 2", 'pull_policy = "x"'))
+        profile_from(
+            profile_text(UNUSED_KUBECONFIG).replace("min_replicas = 2", 'pull_policy = "x"')
+        )
 
 
 def test_defaults_require_only_the_common_availability_settings() -> None:
@@ -187,9 +194,9 @@ def test_defaults_require_only_the_common_availability_settings() -> None:
 def test_opinionated_items_can_be_relaxed_by_a_profile_key(
     extra: str, item: CheckSpec, reason: str
 ) -> None:
-    base = profile_from(profile_text("/k/config"))
+    base = profile_from(profile_text(UNUSED_KUBECONFIG))
     assert item.not_applicable(base) is None
-    text = profile_text("/k/config").replace("min_replicas = 2", f"min_replicas = 2\n{extra}")
+    text = profile_text(UNUSED_KUBECONFIG).replace("min_replicas = 2", f"min_replicas = 2\n{extra}")
     relaxed = profile_from(text)
     found = item.not_applicable(relaxed)
     assert found is not None

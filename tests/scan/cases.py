@@ -872,6 +872,34 @@ CASES: tuple[Case, ...] = (
         on("Role", "shop", lambda r: r.update(rules=EXEC)),
         name="exec through the workloads' account",
     ),
+    case(
+        "service-account-missing",
+        "K8S-SA-EXISTS",
+        "Job shop/migrate",
+        in_spec("Job", "migrate", lambda s: s.update(serviceAccountName="migrator")),
+        # the release brings the account it names
+        passes=both(
+            in_spec("Job", "migrate", lambda s: s.update(serviceAccountName="migrator")),
+            add(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": meta("migrator"),
+                    "automountServiceAccountToken": False,
+                }
+            ),
+        ),
+    ),
+    case(
+        "service-account-missing",
+        "K8S-SA-EXISTS",
+        "CronJob shop/report",
+        in_spec("CronJob", "report", lambda s: s.update(serviceAccountName="reporter")),
+        # an account created outside the release (by the platform team) is declared, not required
+        passes=in_spec("CronJob", "report", lambda s: s.update(serviceAccountName="vault-agent")),
+        expect='external_service_accounts = ["vault-agent"]\n',
+        name="service-account-missing: external accounts declared in the profile",
+    ),
     # ---- RBAC: every role and binding, any subject ----------------------------------------------
     case(
         "clusterrolebinding-cluster-admin",

@@ -20,6 +20,7 @@ one: the matrix of ``DEFECTS``.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import secrets
 import shutil
 import ssl
@@ -31,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from pytest_deployverify.checks.manual import SHIPPED_MANUAL
 from sandbox.kube.emulator import KubeEmulator
 from sandbox.servers.alertmanager import start_alertmanager
 from sandbox.servers.postgres import PostgresServer, start_postgres
@@ -41,6 +43,7 @@ from tests.second_env.launch import ServiceCerts, ServiceProcess, make_service_c
 
 FIXTURES = Path(__file__).parent / "kube"
 RELEASE = "2.0.1"
+DROPPED_MANUAL = {"dr-multi-region": "one region by design"}
 MONITOR_USER = "smoke"  # the Redis monitoring login: a name that equals a checklist section
 TRAFFIC_INTERVAL = 0.25  # seconds between two requests of the background traffic
 TRAFFIC_LIMIT = 3600.0  # the traffic stops by itself after this long at the latest
@@ -278,6 +281,20 @@ class SecondEnv:
             "gates": [
                 {"name": "error_rate", "params": {"selector": 'job="items"'}},
                 {"name": "p95_latency", "params": {"selector": 'job="items"'}},
+            ],
+            # This team signs with the platform checklist's six roles, has no second region and
+            # attests the shipped manual items in its profile, bound to the release.
+            "roles": "platform",
+            "shipped_manual": {"drop": dict(DROPPED_MANUAL)},
+            "manual": [
+                {
+                    "id": item.id,
+                    "attested_by": "Second Team Release Manager",
+                    "attested_at": dt.date.today(),
+                    "release": RELEASE,
+                }
+                for item in SHIPPED_MANUAL
+                if item.id not in DROPPED_MANUAL
             ],
         }
 

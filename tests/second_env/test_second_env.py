@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from tests.second_env.stack import DEFECTS, MONITOR_USER, RELEASE, SecondEnv
+from pytest_deployverify.checks.manual import SHIPPED_MANUAL
+from pytest_deployverify.profile.model import ROLE_PRESETS
+from tests.second_env.stack import DEFECTS, DROPPED_MANUAL, MONITOR_USER, RELEASE, SecondEnv
 
 FAILED = ("failed", "error")
 
@@ -96,6 +98,18 @@ def test_the_whole_checklist_gives_go(
         assert checks[judged]["outcome"] == "passed", judged
     read_as = evidence(checks["INFRA-REDIS-REACH"], "read_as")
     assert read_as["value"] == {"login": MONITOR_USER, "config": "read"}
+
+    # The shipped manual items, attested in the profile for this release (one dropped, with why),
+    # and the platform checklist's six sign-off roles.
+    manual = {entry["id"]: entry for entry in signoff["manual"]}
+    assert len(manual) == len(SHIPPED_MANUAL) - len(DROPPED_MANUAL)
+    assert {(e["status"], e["source"], e["release"]) for e in manual.values()} == {
+        ("attested", "profile", RELEASE)
+    }
+    assert [(d["id"], d["reason"]) for d in signoff["manual_dropped"]] == list(
+        DROPPED_MANUAL.items()
+    )
+    assert [a["role"] for a in signoff["approvals"]] == list(ROLE_PRESETS["platform"])
 
     # The monitoring login "smoke" is not a secret: sections, markers and node ids keep it.
     smoke = [c for c in signoff["checks"] if c["check_id"].startswith("SMOKE-")]

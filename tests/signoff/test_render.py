@@ -118,6 +118,7 @@ def test_json_document_follows_the_schema_and_round_trips() -> None:
         "approvals",
         "warnings",
         "collection_errors",
+        "manual_dropped",
     }
     assert doc["verdict"]["decision"] == "NO-GO"
     assert doc["counts"]["by_outcome"]["waived"] == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from pytest_deployverify.signoff.model import CheckItem, Decision, ManualEntry, Outcome, Scope
@@ -56,6 +58,15 @@ def test_conditional_when_a_manual_item_is_pending() -> None:
     verdict = decide([item("A")], [ATTESTED, PENDING])
     assert verdict.decision is Decision.CONDITIONAL
     assert verdict.reasons == ["manual item runbooks (Runbooks) is pending attestation"]
+
+
+def test_many_pending_manual_items_make_one_reason_naming_each() -> None:
+    pending = [dataclasses.replace(PENDING, id=f"item-{n}") for n in range(5)]
+    verdict = decide([item("A")], [ATTESTED, *pending])
+    assert verdict.decision is Decision.CONDITIONAL
+    assert verdict.reasons == [
+        "5 manual items are pending attestation: item-0, item-1, item-2, item-3, item-4"
+    ]
 
 
 def test_a_skipped_blocking_item_proves_nothing() -> None:

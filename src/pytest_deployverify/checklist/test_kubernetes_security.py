@@ -1,6 +1,7 @@
 """Kubernetes security checklist: pod security context and service account token, secrets kept in
-Secrets and long enough, no secrets in the pods' logs, network isolation and TLS on every
-Ingress, and RBAC (the workload's service account, every role and binding, the verifier's own
+Secrets and long enough, no secrets in the pods' logs, the running images scanned for
+vulnerabilities, network isolation and TLS on every Ingress, and RBAC (the workload's service
+account exists and is not over-privileged, every role and binding, the verifier's own
 credentials).
 
 Each item judges what the Kubernetes component read once for the run (live, or the rendered
@@ -57,12 +58,25 @@ def test_pod_logs(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None
     conclude(k8s.run(k.POD_LOG_SECRETS, workload), evidence)
 
 
+# ---- images ---------------------------------------------------------------------------------------
+
+
+@item(k.IMAGE_VULNS)
+def test_image_vulnerabilities(k8s: KubeChecklist, evidence: Evidence) -> None:
+    conclude(k8s.run(k.IMAGE_VULNS), evidence)
+
+
 # ---- RBAC -----------------------------------------------------------------------------------------
 
 
 @item(k.SERVICE_ACCOUNT)
 def test_service_account(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
     conclude(k8s.run(k.SERVICE_ACCOUNT, workload), evidence)
+
+
+@item(k.SA_EXISTS)
+def test_service_account_exists(k8s: KubeChecklist, workload: str, evidence: Evidence) -> None:
+    conclude(k8s.run(k.SA_EXISTS, workload), evidence)
 
 
 @item(k.RBAC)

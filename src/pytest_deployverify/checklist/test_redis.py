@@ -1,6 +1,8 @@
 """Redis checklist: reachability, auth, TLS, persistence, memory, hit rate, replication, Sentinel,
-exporter. Each item takes its snapshot (read once per run, concurrently with the other components),
-calls a pure function from ``checks.redis``, records what it judged, and concludes.
+exporter, and cache read/write. Each item takes its snapshot (read once per run, concurrently with
+the other components), calls a pure function from ``checks.redis``, records what it judged, and
+concludes. The read/write probe writes only under the profile's dedicated key prefix; without one,
+its destructive variant (run last, held back on protected environments) writes when allowed.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from pytest_deployverify.checklist import item
 from pytest_deployverify.checklist.support import conclude
 from pytest_deployverify.checks import prometheus as prom
 from pytest_deployverify.checks import redis as rc
-from pytest_deployverify.components.redis import RedisConfig
+from pytest_deployverify.components.errors import ComponentError
+from pytest_deployverify.components.redis import RedisConfig, probe_timeout, write_probe
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.pytest_plugin.component_fixtures import Snapshots
@@ -173,4 +176,43 @@ def test_redis_exporter(
         expected=f"job {job}: every target up",
         ok=not findings,
     )
+    conclude(findings)
+
+
+def _record_write_probe(probe: rc.WriteProbe, evidence: Evidence, findings: object) -> None:
+    evidence.record(
+        "write probe",
+        probe.steps(),
+        expected=f"OK, the value back, an expiry within {probe.ttl_ms} ms, 1 key deleted",
+        source=probe.endpoint,
+        ok=not findings,
+        note=f"one round trip, {probe.elapsed_ms:g} ms, as ACL user {probe.login or 'default'}",
+    )
+
+
+@item(rc.REDIS_READ_WRITE)
+def test_redis_read_write(snapshot: Snapshots, evidence: Evidence) -> None:
+    probe: rc.WriteProbe = snapshot("redis.write_probe")
+    findings = rc.read_write_findings(probe)
+    _record_write_probe(probe, evidence, findings)
+    conclude(findings)
+
+
+# -- destructive: the plugin runs this after every read-only item ----------------------------
+
+
+@item(rc.REDIS_READ_WRITE_UNSCOPED)
+def test_redis_read_write_unscoped(
+    snapshot: Snapshots, redis_section: RedisConfig, evidence: Evidence
+) -> None:
+    client = snapshot.client("redis")
+    problem: str | None = None
+    try:
+        probe = write_probe(client, rc.DEFAULT_PROBE_PREFIX, timeout=probe_timeout(redis_section))
+    except ComponentError as exc:  # the ACL forbids the probe, or the connection died
+        problem = str(exc)
+    if problem is not None:
+        pytest.fail(problem, pytrace=False)
+    findings = rc.read_write_findings(probe)
+    _record_write_probe(probe, evidence, findings)
     conclude(findings)

@@ -36,7 +36,7 @@ from pytest_deployverify.profile.fields import (
     format_duration,
     parse_duration,
 )
-from pytest_deployverify.profile.model import Slo
+from pytest_deployverify.profile.model import Slo, replaced
 from pytest_deployverify.profile.schema import Range
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
@@ -87,16 +87,35 @@ class MetricGate:
     ``threshold``. Unset keys fall back to the ready-made gate, then to the defaults in gates.py.
     """
 
+    # The gate's name, unique among the gates and shown in the reports; a ready-made gate's
+    # name alone enables it (`name = "error_rate"`).
     name: str
+    # A PromQL query of the gate's own (unset: the ready-made gate's, built from params); every
+    # series it returns is held to the condition.
     query: str | None = None
+    # What the gate guards, shown in the reports (default: the ready-made gate's).
     description: str = ""
+    # false: the gate is listed but not evaluated (not applicable).
     enabled: bool = True
+    # How far back the range query looks, a duration such as "15m" (default: the ready-made
+    # gate's, else 15m).
     window: Duration | None = None
+    # The range query's resolution, a duration (default: 30s, or the window when shorter).
     step: Duration | None = None
+    # How the value compares with threshold: "<", "<=", ">", ">=" or "==" (default: the
+    # ready-made gate's; required with a query of the gate's own).
     condition: Condition | None = None
+    # The value the condition compares with, in the query's unit (seconds for latency, 0 to 1
+    # for a ratio); default: the ready-made gate's, from [slo] where it has one there.
     threshold: float | None = None
+    # How each series' points are reduced before the comparison: "max", "min", "avg", "last",
+    # or "all"/"any" (every point, at least one point, must hold); default: the ready-made
+    # gate's, else max.
     aggregation: Aggregation | None = None
+    # What an answer without data means (no series, too few points, NaN): "fail" (default),
+    # "pass" or "inconclusive".
     no_data: NoDataPolicy | None = None
+    # The fewest usable points a series needs to be judged (default: 1).
     min_points: Annotated[int, Range(ge=1)] | None = None
     # Values for the placeholders of a ready-made query: selector, requests_metric, status_label
     # (the label holding the HTTP status code; detected when unset), error_matcher, rate_window…
@@ -104,8 +123,11 @@ class MetricGate:
     # Soak: evaluate again every ``interval`` for ``watch``; fail after more than failure_limit
     # failed evaluations (in total, or in a row).
     watch: Duration | None = None
+    # Time between two evaluations of a soak, a duration (default: 1m).
     interval: Duration | None = None
+    # Failed evaluations a soak tolerates (default: 0); an evaluation that errors counts as failed.
     failure_limit: Count | None = None
+    # How failure_limit counts: "total" failed evaluations (default) or "consecutive" ones.
     count_failures: FailureCount | None = None
 
 
@@ -136,13 +158,14 @@ DEFAULT_STATUS_LABEL = STATUS_LABELS[0]
 
 DEFAULT_PARAMS: dict[str, str] = {
     "selector": "",  # matchers of the service's own metrics, e.g. job="api-gateway"
-    "requests_metric": "http_requests_total",
+    "requests_metric": "http_requests_total",  # the request counter, with a status-code label
     "status_label": "",  # the label holding the HTTP status code; empty: ask Prometheus
     "error_matcher": "",  # the matcher of failed requests; empty: <status_label>=~"5.."
-    "duration_metric": "http_request_duration_seconds",
-    "rate_window": "5m",
+    "duration_metric": "http_request_duration_seconds",  # the latency histogram, in seconds
+    "rate_window": "5m",  # the range of the queries' rate(...), e.g. "1m" for a fast scrape
     "pod_selector": "",  # matchers of the service's pods, e.g. namespace="prod",pod=~"api-.*"
-    "hpa_selector": "",  # e.g. horizontalpodautoscaler="api-gateway"
+    # matchers of the HPA's kube-state-metrics series, e.g. horizontalpodautoscaler="api-gateway"
+    "hpa_selector": "",
     "cache_selector": "",  # matchers of the Redis exporter's series
 }
 _MATCHER_LABEL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)")
@@ -266,13 +289,15 @@ READY_MADE: dict[str, ReadyMade] = {
         Aggregation.ANY,
         "memory of each pod not at >90 % of its limit for the whole last 10 minutes",
     ),
+    # "No open circuit breakers" (the source checklists): zero open, not "fewer than two". A
+    # [[gates]] entry may set threshold (and condition) to tolerate some.
     "circuit_breakers_open": ReadyMade(
         _breakers,
-        Condition.LT,
-        lambda s: 2,
+        Condition.LE,
+        lambda s: 0,
         300,
         Aggregation.LAST,
-        "circuit breakers open for fewer than two downstream services",
+        "no circuit breaker to a downstream service open (zero open breakers)",
     ),
     "hpa_at_max": ReadyMade(
         _hpa,
@@ -308,6 +333,21 @@ READY_MADE: dict[str, ReadyMade] = {
         "rollback trigger: P95 latency above 2 s for the whole last 10 minutes",
     ),
 }
+
+
+def recovery_gate(gate: MetricGate, window: float) -> MetricGate:
+    """A rollback trigger as a rollback verification judges it (``--rollback-to``): recovered
+    means its condition held at every point of the last ``window`` seconds, once, not merely
+    at one point (the trigger's own ``any``) nor over a soak."""
+    return replaced(
+        gate,
+        window=window,
+        aggregation=Aggregation.ALL,
+        watch=None,
+        description=gate.description
+        or f"rollback recovery: {gate.name} held at every point of the last "
+        f"{format_duration(window)}",
+    )
 
 
 @dataclass(frozen=True)
@@ -826,6 +866,7 @@ __all__ = [
     "evaluate_gate",
     "failure_tally",
     "gate_verdict",
+    "recovery_gate",
     "resolve_gate",
     "soak_over",
     "unevaluated",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pytest_deployverify.checks.declarations import declare, flag, needs, needs_any
+from pytest_deployverify.checks.declarations import declare, flag, lookup, needs, needs_any
 from pytest_deployverify.checks.findings import Finding, Rule, Severity
 from pytest_deployverify.profile.fields import (
     Count,
@@ -23,6 +23,7 @@ from pytest_deployverify.profile.fields import (
     PositiveFloat,
     Seconds,
 )
+from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import Range
 from pytest_deployverify.profile.secrets import Secret
 
@@ -66,10 +67,15 @@ class ReplicationRole(StrEnum):
 class RedisSentinelExpectations:
     """``[redis.expect.sentinel]``: Sentinels watching the cache's master."""
 
-    addresses: tuple[str, ...]  # "host:port" of each Sentinel
+    # The Sentinels to ask, "host:port" each (port default 26379).
+    addresses: tuple[str, ...]
+    # The master's name in the Sentinels' configuration (`sentinel monitor NAME ...`).
     master: str = "mymaster"
+    # The fewest Sentinels that must monitor the master (as the answering Sentinels count them).
     min_sentinels: Annotated[int, Range(ge=1)] = 3
+    # The Sentinels' password (requirepass of sentinel.conf); unset: they are asked without one.
     password: Secret | None = None
+    # Talk to the Sentinels over TLS, verified with [redis] ca_file.
     tls: bool = False
 
 
@@ -78,24 +84,57 @@ class RedisExpectations:
     """``[redis.expect]``: TLS is asked for with ``[redis] expect_tls``; the hit-rate floor defaults
     to ``[slo] cache_hit_rate``."""
 
+    # A PING without credentials must be refused (NOAUTH); false for a cache that is
+    # deliberately open (SEC-REDIS-AUTH is then not applicable).
     require_auth: bool = True
     # Ports on the Redis host that must not answer plaintext RESP when TLS is expected, besides
     # the URL's port and the plaintext port the server itself reports (INFO tcp_port).
     plaintext_ports: tuple[Port, ...] = ()
+    # The persistence required: "rdb" (snapshots), "aof" (append-only file), "both", "any" of
+    # the two, or "none" for a pure cache; the last save and write must also have succeeded.
     persistence: Persistence = Persistence.ANY
+    # Seconds unsaved changes may wait for the next RDB snapshot (rdb_last_save_time).
     max_save_age_s: PositiveFloat = 86400.0
+    # maxmemory must be set (0 means unlimited: the cache grows until the node runs out).
     require_maxmemory: bool = True
+    # The maxmemory-policy values accepted (default: every evicting policy, not noeviction);
+    # empty: the policy is not judged.
     eviction_policies: tuple[str, ...] = EVICTING_POLICIES
+    # The highest share of maxmemory used_memory may reach, 0 to 1.
     max_memory_fraction: Fraction = 0.9
-    min_hit_rate: Fraction | None = None  # None: [slo] cache_hit_rate
+    # The lowest keyspace hit rate allowed, 0 to 1 (unset: [slo] cache_hit_rate).
+    min_hit_rate: Fraction | None = None
+    # The fewest keyspace lookups (hits + misses since the stats were reset) the hit rate is
+    # judged on; with fewer, hit_rate_no_data decides.
     min_hit_samples: Count = 1000
+    # What too few lookups mean: "fail", "pass", or "inconclusive" (the item says why and does
+    # not pass).
     hit_rate_no_data: NoDataPolicy = NoDataPolicy.FAIL
+    # The replication role the server must have, "master" or "replica" (unset: either).
     role: ReplicationRole | None = None
+    # Online replicas a master must have (0: not judged).
     min_replicas: Count = 0
     sentinel: RedisSentinelExpectations | None = None
     # A Prometheus scrape job whose targets (the Redis exporter) must all be up.
     exporter_job: str | None = None
-    probe_timeout: Seconds | None = None  # for the extra probes; None: [redis] timeout
+    # Seconds for the reads and the extra probes (unauthenticated, TLS and plaintext PINGs,
+    # Sentinels); unset: [redis] timeout.
+    probe_timeout: Seconds | None = None
+    # A key prefix the verifier may write to (SMOKE-REDIS-READ-WRITE): a random key under it is
+    # SET with a 30 s TTL, read back and deleted (`probe_key_prefix = "deployverify:probe:"`).
+    probe_key_prefix: str | None = None
+    # Without probe_key_prefix, write the probe key under "deployverify:probe:" anyway
+    # (SMOKE-REDIS-READ-WRITE-UNSCOPED, a destructive check: held back on protected
+    # environments unless --allow-destructive).
+    allow_write_probe: bool = False
+
+    def __post_init__(self) -> None:
+        prefix = self.probe_key_prefix
+        if prefix is not None and (not prefix.strip() or any(c in prefix for c in "*?[] \t\n")):
+            raise ValueError(
+                f"probe_key_prefix {prefix!r}: give a literal key prefix the verifier may write "
+                'to, without spaces or glob characters (e.g. "deployverify:probe:")'
+            )
 
 
 # -- snapshots -----------------------------------------------------------------------------------
@@ -163,6 +202,34 @@ class SentinelReading:
 
 
 @dataclass(frozen=True)
+class WriteProbe:
+    """A key written, read back and deleted in one round trip (SET NX PX, GET, PTTL, DEL): what
+    each step answered. ``refused``: the server's error to the write (READONLY on a replica, OOM
+    under noeviction, MISCONF when persistence fails); ``problem``: the other steps' errors."""
+
+    endpoint: str
+    key: str
+    ttl_ms: int
+    written: bool
+    read_back: bool
+    ttl_left_ms: int | None = None
+    deleted: int | None = None
+    refused: str | None = None
+    problem: str | None = None
+    elapsed_ms: float = 0.0
+    login: str | None = None
+
+    def steps(self) -> dict[str, Any]:
+        """What each command answered, for the evidence (the random value is not shown)."""
+        return {
+            f"SET {self.key} NX PX {self.ttl_ms}": "OK" if self.written else self.refused,
+            "GET": "the value written" if self.read_back else "not the value written",
+            "PTTL": self.ttl_left_ms,
+            "DEL": self.deleted,
+        }
+
+
+@dataclass(frozen=True)
 class HitRate:
     """Keyspace hit rate since the last stats reset, and what it means against the floor."""
 
@@ -188,6 +255,26 @@ MEMORY = Rule("redis-memory", Severity.HIGH, "memory limit and eviction policy")
 REPLICATION = Rule("redis-replication", Severity.HIGH, "replication as expected")
 SENTINEL = Rule("redis-sentinel", Severity.HIGH, "Sentinel quorum reachable")
 REACH = Rule("redis-reachable", Severity.CRITICAL, "INFO answers with a version")
+READ_WRITE = Rule(
+    "redis-read-write", Severity.HIGH, "a key written with a TTL is read back and deleted"
+)
+# Where SMOKE-REDIS-READ-WRITE-UNSCOPED writes when the profile dedicates no prefix.
+DEFAULT_PROBE_PREFIX = "deployverify:probe:"
+PROBE_TTL_MS = 30_000
+
+
+def _unscoped_probe(profile: Profile) -> str | None:
+    """SMOKE-REDIS-READ-WRITE-UNSCOPED applies when no prefix is dedicated and writing anyway is
+    allowed."""
+    if lookup(profile, "redis.expect.probe_key_prefix") not in (None, ""):
+        return "[redis.expect] probe_key_prefix is set: SMOKE-REDIS-READ-WRITE probes under it"
+    if lookup(profile, "redis.expect.allow_write_probe") is not True:
+        return (
+            "[redis.expect] probe_key_prefix is not set (a key prefix the verifier may write "
+            "to); set it, or allow_write_probe = true to probe as a destructive check"
+        )
+    return None
+
 
 _R = ("redis",)
 REDIS_REACH = declare(
@@ -287,6 +374,33 @@ REDIS_EXPORTER = declare(
     reads=("prometheus.targets",),
     applies=needs("redis.expect.exporter_job", "prometheus"),
 )
+REDIS_READ_WRITE = declare(
+    "SMOKE-REDIS-READ-WRITE",
+    title="Redis accepts a write and reads it back",
+    section="smoke",
+    severity="high",
+    components=_R,
+    keys=("redis.expect.probe_key_prefix",),
+    reads=("redis.write_probe",),
+    applies=needs("redis.expect.probe_key_prefix"),
+    description="A random key under [redis.expect] probe_key_prefix (a prefix the profile "
+    "dedicates to the verifier) is SET with a 30 s TTL, read back, and deleted, in one round "
+    "trip: the cache serves writes (not a read-only replica, not full under noeviction, not "
+    "refusing writes after a failed save). Nothing else is touched.",
+)
+REDIS_READ_WRITE_UNSCOPED = declare(
+    "SMOKE-REDIS-READ-WRITE-UNSCOPED",
+    title="Redis accepts a write and reads it back (no dedicated key prefix)",
+    section="smoke",
+    severity="high",
+    components=_R,
+    keys=("redis.expect.allow_write_probe", "redis.expect.probe_key_prefix"),
+    destructive=True,
+    applies=_unscoped_probe,
+    description="The same probe when the profile dedicates no key prefix but sets "
+    "allow_write_probe: the key is written under deployverify:probe:, so the item is "
+    "destructive (held back on protected environments unless --allow-destructive).",
+)
 CHECKS = (
     REDIS_REACH,
     REDIS_AUTH,
@@ -297,6 +411,8 @@ CHECKS = (
     REDIS_REPLICATION,
     REDIS_SENTINEL,
     REDIS_EXPORTER,
+    REDIS_READ_WRITE,
+    REDIS_READ_WRITE_UNSCOPED,
 )
 
 
@@ -602,6 +718,52 @@ def sentinel_findings(
                 f"redis sentinel master {expect.master}",
                 f"{known} Sentinel(s) monitor the master ({len(answered)} of "
                 f"{len(readings)} configured answered); expected at least {expect.min_sentinels}",
+            )
+        )
+    return found
+
+
+def read_write_findings(probe: WriteProbe) -> list[Finding]:
+    """The key was written, read back with the value written, carried its TTL, and was deleted."""
+    subject = f"redis {probe.endpoint} key {probe.key}"
+    if probe.refused is not None:
+        return [
+            READ_WRITE(
+                subject,
+                f"the write was refused: {probe.refused}; the service cannot write to its cache "
+                "(a read-only replica, memory full under noeviction, or writes stopped after a "
+                "failed save)",
+            )
+        ]
+    found: list[Finding] = []
+    if probe.problem is not None:
+        found.append(READ_WRITE(subject, f"the probe failed: {probe.problem}"))
+    if not probe.written:
+        found.append(
+            READ_WRITE(subject, "SET NX did not write the key (it existed already); run again")
+        )
+    elif not probe.read_back:
+        found.append(
+            READ_WRITE(subject, "GET did not return the value just written; expected it back")
+        )
+    if probe.written and not (
+        probe.ttl_left_ms is not None and 0 < probe.ttl_left_ms <= probe.ttl_ms
+    ):
+        found.append(
+            READ_WRITE(
+                subject,
+                f"PTTL answered {probe.ttl_left_ms}; expected the {probe.ttl_ms} ms expiry the "
+                "write set",
+                Severity.MEDIUM,
+            )
+        )
+    if probe.written and probe.deleted != 1:
+        found.append(
+            READ_WRITE(
+                subject,
+                f"DEL answered {probe.deleted}; expected 1 (the key expires by itself within "
+                f"{probe.ttl_ms // 1000} s)",
+                Severity.MEDIUM,
             )
         )
     return found

@@ -85,9 +85,27 @@ def _declared(fmt: str) -> int:
         raise CommandError(f"checklist: {exc}", EXIT_USAGE) from None
     catalog = check_catalog(components)
     owner = {spec.id: c.name for c in components for spec in c.checks}
+    # The checklist's own checks (rollback) belong to no one component: named by their first.
+    owner.update({spec.id: spec.components[0] for spec in catalog.values() if spec.id not in owner})
     if fmt == "json":
+        from pytest_deployverify.checks.manual import SHIPPED_MANUAL
+
         checks = [{**spec.plain(), "component": owner[spec.id]} for spec in catalog.values()]
-        document = {"source": "declarations", "count": len(checks), "checks": checks}
+        manual = [
+            {
+                "id": entry.id,
+                "title": entry.title,
+                "section": entry.section.value if entry.section else "infra",
+                "note": entry.note,
+            }
+            for entry in SHIPPED_MANUAL
+        ]
+        document = {
+            "source": "declarations",
+            "count": len(checks),
+            "checks": checks,
+            "manual": manual,
+        }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return EXIT_OK
     items = [

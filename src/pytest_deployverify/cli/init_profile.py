@@ -449,6 +449,7 @@ def _from_cluster(out: _Text, env: str, view: ClusterView, today: dt.date) -> No
     )
     out.key("protected", True)
     _version(out, app)
+    _roles(out)
     out.blank()
 
     out.raw("[kubernetes]")
@@ -718,15 +719,35 @@ def _password(out: _Text, variable: str, source: SecretRef | None) -> None:
     out.key("password", "${" + variable + "}", off=True)
 
 
+def _roles(out: _Text) -> None:
+    out.comment(
+        "Who signs the sign-off (--approve ROLE=NAME): a preset of the source checklists,",
+        '"api-gateway" (four roles) or "platform" (six), or your own list of roles.',
+    )
+    out.key("roles", "api-gateway", off=True)
+
+
 def _template_tail(out: _Text, today: dt.date) -> None:
+    from pytest_deployverify.checks.manual import SHIPPED_MANUAL
+
     out.blank()
     out.comment(
-        "-- Items no machine can check: attested by a person (--attest ID=NAME), or pending --",
+        "-- Items no machine can check: attested by a person, or pending --",
+        f"The shipped checklist lists {len(SHIPPED_MANUAL)} of them (on-call, DR drill, backup "
+        "restore, pen test,",
+        "perimeter...; `deployverify checklist` shows their ids). Each is pending, and",
+        "the verdict at best CONDITIONAL, until attested: --attest ID=NAME on the command line,",
+        "or here (it goes stale after [policy] attestation_max_age_days; add release = VERSION to",
+        "bind it to one release too). Drop the ones that do not apply, with why.",
     )
+    out.raw("[shipped_manual]", off=True)
+    out.raw('drop = { dr-multi-region = "single region by design" }', off=True)
+    out.blank()
     out.raw("[[manual]]", off=True)
     out.key("id", "oncall", off=True)
-    out.key("title", "On-call rotation established", off=True)
-    out.key("section", "monitoring", off=True)
+    out.key("attested_by", "Dana Smith", off=True)
+    out.raw(f"attested_at = {today.isoformat()}", off=True)
+    out.key("note", "rota in PagerDuty, escalation tested", off=True)
     out.blank()
     out.comment(
         "-- Waivers: a failing check accepted for a while, with a reason, an approver, a ticket --"
@@ -754,6 +775,7 @@ def _template(out: _Text, env: str, today: dt.date) -> None:
     out.key("protected", True)
     out.comment('The release that must be running (e.g. "${RELEASE_VERSION}", exported by CI):')
     out.key("version", "${RELEASE_VERSION}", off=True)
+    _roles(out)
     out.blank()
     taken = accepted_kinds()
     out.comment("-- Kubernetes: where the cluster is, which workloads --")

@@ -123,7 +123,12 @@ def profile_sections(components: Sequence[Component]) -> list[SectionSpec]:
 
 
 def check_catalog(components: Sequence[Component]) -> Catalog:
-    return Catalog(spec for component in components for spec in component.checks)
+    """Every check the components declare, and the checklist's own that span several of them
+    (rollback verification: Kubernetes, the HTTP version endpoint and Prometheus)."""
+    from pytest_deployverify.checks.rollback import CHECKS as ROLLBACK_CHECKS
+
+    own = (spec for component in components for spec in component.checks)
+    return Catalog([*own, *ROLLBACK_CHECKS])
 
 
 def profile_from_dict(data: Mapping[str, Any], extra: Iterable[Component] = ()) -> Profile:

@@ -7,15 +7,18 @@ ACL user allowed ``+ping +info +config|get``). A command that login may not run 
 
 Readers: ``info`` (INFO all, plus CONFIG GET where allowed), ``auth_probe`` (PING without
 credentials), ``tls_probe`` (a verified TLS PING and plaintext PINGs on every candidate port,
-the one the server itself reports included), ``sentinels`` (read-only SENTINEL commands). Nothing
-here writes to Redis. redis-py is imported only when a client is built, so a profile without
-Redis never needs it.
+the one the server itself reports included), ``sentinels`` (read-only SENTINEL commands),
+``write_probe`` (only with ``[redis.expect] probe_key_prefix``: a random key under that prefix
+SET with a 30 s TTL, read back and deleted, in one round trip). Nothing else writes to Redis;
+without a dedicated prefix the write probe is the destructive item's, called by it. redis-py is
+imported only when a client is built, so a profile without Redis never needs it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import socket
 import ssl
 import time
@@ -26,12 +29,14 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pytest_deployverify.checks.findings import NotApplicable
 from pytest_deployverify.checks.redis import (
     CHECKS,
+    PROBE_TTL_MS,
     RedisExpectations,
     RedisSentinelExpectations,
     RedisSnapshot,
     RespReply,
     SentinelReading,
     TlsProbe,
+    WriteProbe,
 )
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.errors import (
@@ -60,15 +65,25 @@ class RedisConfig:
     reads as that separate least-privilege ACL user instead (``+ping +info +config|get`` is all
     it needs), and a command it may not run is reported as "not verified: needs +<command>"."""
 
+    # The address the service uses, rediss:// for TLS; a user and password in it count unless
+    # username/password set them (`url = "rediss://redis.example.com:6380/0"`).
     url: RedisUrl
+    # The application's password (AUTH); wins over the URL's.
     password: Secret | None = None
+    # The application's ACL user (unset: the URL's user, else the default user).
     username: str | None = None
     # A monitoring login for the reads (an ACL user: ``user monitor on >PASSWORD +ping +info
     # +config|get``). Unset: the application's login reads.
     monitor_username: str | None = None
+    # monitor_username's password (requires monitor_username).
     monitor_password: Secret | None = None
+    # A PEM file of the CA certificates that sign the server's certificate, for rediss:// and
+    # the TLS probes (unset: the system trust store).
     ca_file: ExistingFile | None = None
+    # Seconds to connect and for each command's answer.
     timeout: Seconds = 2.0
+    # TLS is required: the URL must be rediss:// with a verified handshake, and no port of the
+    # host may answer plaintext (false: SEC-REDIS-TLS is not applicable).
     expect_tls: bool = False
     expect: RedisExpectations = dataclasses.field(default_factory=RedisExpectations)
 
@@ -428,6 +443,75 @@ def read_sentinels(
     return readings
 
 
+def write_probe(
+    client: redis_lib.Redis,
+    prefix: str,
+    *,
+    ttl_ms: int = PROBE_TTL_MS,
+    timeout: float = 2.0,
+    clock: Any = time.perf_counter,
+) -> WriteProbe:
+    """SET a random key under ``prefix`` (NX, PX ``ttl_ms``), GET it, PTTL it and DEL it, in one
+    round trip (a pipeline without MULTI). The server's refusal of the write (READONLY, OOM,
+    MISCONF) is the probe's result; an ACL that forbids the commands is ``ReadError`` "not
+    verified: needs +set (ACL)", a dead connection ``ComponentUnavailable``."""
+    import redis
+
+    endpoint = client_endpoint(client)
+    login = client_login(client)
+    key = f"{prefix}{secrets.token_hex(8)}"
+    value = secrets.token_hex(16)
+    pipe = client.pipeline(transaction=False)
+    pipe.set(key, value, px=ttl_ms, nx=True)
+    pipe.get(key)
+    pipe.pttl(key)
+    pipe.delete(key)
+    started = clock()
+    try:
+        answers = pipe.execute(raise_on_error=False)
+    except redis.RedisError as exc:
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(exc, timeout)) from exc
+    elapsed = (clock() - started) * 1000
+    denied = next((a for a in answers if isinstance(a, redis.exceptions.NoPermissionError)), None)
+    if denied is not None:
+        problem = (
+            f"{not_permitted(denied, login)}; the probe needs +set +get +pttl +del on keys "
+            f"~{prefix}*"
+        )
+        raise ReadError(COMPONENT, endpoint, "the write probe", problem)
+    written, got, ttl, deleted = answers
+    if isinstance(written, redis.ConnectionError):
+        raise ComponentUnavailable(COMPONENT, endpoint, explain_redis_error(written, timeout))
+    refused = _server_error(written) if isinstance(written, BaseException) else None
+    others = [a for a in (got, ttl, deleted) if isinstance(a, BaseException)]
+    return WriteProbe(
+        endpoint=endpoint,
+        key=key,
+        ttl_ms=ttl_ms,
+        written=written is True,
+        read_back=_text(got) == value
+        if got is not None and not isinstance(got, BaseException)
+        else False,
+        ttl_left_ms=ttl if isinstance(ttl, int) else None,
+        deleted=deleted if isinstance(deleted, int) else None,
+        refused=refused,
+        problem="; ".join(str(a) for a in others) if others and refused is None else None,
+        elapsed_ms=round(elapsed, 3),
+        login=login,
+    )
+
+
+# redis-py turns these error codes into exception classes and drops the code from the text.
+_ERROR_CODES = {"OutOfMemoryError": "OOM", "ReadOnlyError": "READONLY"}
+
+
+def _server_error(exc: BaseException) -> str:
+    """A Redis error reply as the server sent it (``OOM command not allowed ...``)."""
+    code = _ERROR_CODES.get(type(exc).__name__)
+    text = str(exc)
+    return f"{code} {text}" if code and not text.startswith(code) else text
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -480,6 +564,14 @@ def _sentinels(ctx: ReadContext) -> list[SentinelReading]:
     return read_sentinels(sentinel, probe_timeout(section), section.ca_file)
 
 
+def _write_probe(ctx: ReadContext) -> WriteProbe:
+    section: RedisConfig = ctx.section
+    prefix = section.expect.probe_key_prefix
+    if not prefix:
+        raise NotApplicable("[redis.expect] probe_key_prefix is not set")
+    return write_probe(ctx.client, prefix, timeout=probe_timeout(section))
+
+
 def _connect(section: RedisConfig, profile: Profile) -> redis_lib.Redis:
     return build_redis(section)
 
@@ -496,11 +588,12 @@ component = Component(
         "auth_probe": _auth_probe,
         "tls_probe": _tls_probe,
         "sentinels": _sentinels,
+        "write_probe": _write_probe,
     },
     checks=CHECKS,
     checklist=("pytest_deployverify.checklist.test_redis",),
     extra="redis",
     endpoint=display_endpoint,
     description="Reachability, authentication, TLS, persistence, memory, hit rate, replication, "
-    "Sentinel and exporter of the cache.",
+    "Sentinel and exporter of the cache, and a read/write probe under a dedicated key prefix.",
 )

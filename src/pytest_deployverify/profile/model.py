@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from enum import Enum, StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from pytest_deployverify.profile.fields import (
     Count,
+    Duration,
     Fraction,
     PositiveFloat,
 )
@@ -49,6 +50,34 @@ class Severity(StrEnum):
 
 DEFAULT_ROLES = ("Engineering Lead", "Security", "Operations", "Product")
 
+# The sign-off tables of the two source checklists, chosen with ``roles = "NAME"``: the API
+# gateway's four approvers, and the integration platform's deployment team then its business
+# stakeholders. ``default`` is DEFAULT_ROLES.
+ROLE_PRESETS: dict[str, tuple[str, ...]] = {
+    "default": DEFAULT_ROLES,
+    "api-gateway": ("Engineering Lead", "Security Team", "Operations Team", "Product Manager"),
+    "platform": (
+        "DevOps Engineer",
+        "Platform Engineer",
+        "Security Engineer",
+        "Product Owner",
+        "Engineering Manager",
+        "CTO",
+    ),
+}
+
+
+def role_preset(name: str) -> tuple[str, ...]:
+    """The roles of a preset; ValueError naming the presets (and the list form) otherwise."""
+    found = ROLE_PRESETS.get(name.strip().lower())
+    if found is None:
+        known = "; ".join(f"{key} ({', '.join(roles)})" for key, roles in ROLE_PRESETS.items())
+        raise ValueError(
+            f"roles: no preset named {name!r}; presets: {known}; or list the roles "
+            '(roles = ["Release Manager", "Security"])'
+        )
+    return found
+
 
 class Section(StrEnum):
     INFRA = "infra"
@@ -58,6 +87,13 @@ class Section(StrEnum):
 
 
 model = dataclasses.dataclass(frozen=True, kw_only=True)
+
+
+def replaced(obj: T, **changes: Any) -> T:
+    """``dataclasses.replace`` for the ``model`` classes (which type checkers do not see as
+    dataclasses): a copy with ``changes``, validated by ``__post_init__`` again."""
+    copy: T = dataclasses.replace(cast(Any, obj), **changes)
+    return copy
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,6 +139,48 @@ class Policy:
 
 
 @model
+class ShippedManual:
+    """``[shipped_manual]``: the manual items the shipped checklist declares (secrets rotation,
+    perimeter, on-call, DR drill, backup restore, pen test...), pending until attested. A
+    ``[[manual]]`` entry with a shipped item's id attests it in the profile; ``drop`` removes the
+    ones that do not apply here, each with why (the sign-off lists what was dropped)."""
+
+    # false: list only the profile's own [[manual]] items, none of the shipped ones.
+    enabled: bool = True
+    # Shipped items that do not apply to this environment, by id, each with the reason the
+    # sign-off shows (`drop = { dr-multi-region = "single region by design, ADR-12" }`).
+    drop: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        bad = [key for key, reason in self.drop.items() if not reason.strip()]
+        if bad:
+            raise ValueError(
+                f"drop: give the reason each shipped item does not apply ({', '.join(bad)})"
+            )
+
+
+@model
+class RollbackPolicy:
+    """``[rollback]``: what a rollback verification (``--rollback-to VERSION``) requires besides
+    the release rolled back to running everywhere and no pod of the failed release (the
+    profile's ``version``) left: the rollback triggers recovered after the rollback."""
+
+    # The gates that triggered the rollback and must have recovered: [[gates]] names or
+    # ready-made gates (their [[gates]] entry, when there is one, gives their params).
+    triggers: tuple[str, ...] = ("rollback_error_rate", "rollback_p95_latency")
+    # How long every point of each trigger must have held (the seed: monitor for 15 minutes);
+    # the window ends when the run reads it and must start `settle` after the rollback.
+    recovery: Duration = "15m"
+    # Time allowed after the rollback before the recovery window may start (the failed
+    # release's requests drain and leave the gates' rate windows).
+    settle: Duration = "5m"
+
+    def __post_init__(self) -> None:
+        if not self.triggers:
+            raise ValueError("triggers: name at least one gate that must have recovered")
+
+
+@model
 class ManualItem:
     """A checklist item no machine can verify: attested by a person, or pending.
 
@@ -110,12 +188,14 @@ class ManualItem:
     stale once the profile's ``version`` moves on) and/or to an age (``max_age_days``, default
     ``[policy] attestation_max_age_days``); a stale attestation is pending again."""
 
-    # The item's id, unique in the profile; `--attest ID=NAME` attests it (`id = "oncall"`).
+    # The item's id, unique in the profile; `--attest ID=NAME` attests it (`id = "oncall"`). The
+    # id of a shipped item ([shipped_manual]) attests or adjusts that item.
     id: str
-    # What must be true, as the sign-off shows it (`title = "On-call rotation established"`).
-    title: str
-    # The sign-off section the item is listed in.
-    section: Section = Section.INFRA
+    # What must be true, as the sign-off shows it (`title = "On-call rotation established"`);
+    # may be left out for a shipped item, which brings its own.
+    title: str | None = None
+    # The sign-off section the item is listed in (default: the shipped item's, else infra).
+    section: Section | None = None
     # Who attests the item (unset: the item is pending, and the verdict cannot be GO).
     attested_by: str | None = None
     # The day of the attestation (required with attested_by): it goes stale after max_age_days.
@@ -139,6 +219,20 @@ class ManualItem:
     @property
     def attested(self) -> bool:
         return bool(self.attested_by)
+
+    def over(self, shipped: ManualItem) -> ManualItem:
+        """This profile entry applied to the shipped item of the same id: what it sets wins (an
+        entry with a title of its own describes the item itself: the shipped note is left out)."""
+        return replaced(
+            shipped,
+            title=self.title or shipped.title,
+            section=self.section or shipped.section,
+            attested_by=self.attested_by,
+            attested_at=self.attested_at,
+            release=self.release,
+            max_age_days=self.max_age_days,
+            note=self.note if self.title else self.note or shipped.note,
+        )
 
 
 # Values that say nothing about who or why (a waiver must be accountable).
@@ -239,14 +333,20 @@ class Profile:
     slo: Slo = dataclasses.field(default_factory=Slo)
     manual: tuple[ManualItem, ...] = ()
     waivers: tuple[Waiver, ...] = ()
-    # The approval roles of the sign-off, in order; --approve ROLE=NAME fills one.
-    roles: tuple[str, ...] = DEFAULT_ROLES
+    # The approval roles of the sign-off, in order; --approve ROLE=NAME fills one. A list, or a
+    # preset: "api-gateway" (the API gateway checklist's four roles), "platform" (the integration
+    # platform's six), "default" (`roles = "platform"`).
+    roles: tuple[str, ...] | str = DEFAULT_ROLES
     policy: Policy = dataclasses.field(default_factory=Policy)
+    shipped_manual: ShippedManual = dataclasses.field(default_factory=ShippedManual)
+    rollback: RollbackPolicy = dataclasses.field(default_factory=RollbackPolicy)
     # The components' tables ([redis], [kubernetes], [[services]], ...), validated by the section
     # types the components declare (``SectionSpec``); absent tables are not in the mapping.
     sections: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if isinstance(self.roles, str):
+            object.__setattr__(self, "roles", role_preset(self.roles))
         for label, names in (
             ("manual", [m.id for m in self.manual]),
             ("roles", list(self.roles)),
@@ -296,6 +396,63 @@ class Profile:
         if errors:
             raise SchemaError(errors)
         return profile
+
+    def manual_items(
+        self, shipped: Sequence[ManualItem] = (), *, with_shipped: bool = True
+    ) -> list[ManualItem]:
+        """The manual items the sign-off lists: the ``shipped`` ones ([shipped_manual]: unless
+        turned off, less those dropped), each completed by the profile's [[manual]] entry of the
+        same id, then the profile's own items. ``with_shipped=False`` (a run of part of the
+        checklist) lists only the profile's [[manual]] entries, in its order (an entry with a
+        shipped id completed by that item). ``manual_problems`` says what does not fit."""
+        by_id = {item.id: item for item in shipped}
+
+        def completed(entry: ManualItem) -> ManualItem:
+            base = by_id.get(entry.id)
+            if base is not None:
+                return entry.over(base)
+            return replaced(
+                entry, title=entry.title or entry.id, section=entry.section or Section.INFRA
+            )
+
+        if not with_shipped or not self.shipped_manual.enabled:
+            return [completed(entry) for entry in self.manual]
+        own = {entry.id: entry for entry in self.manual}
+        found = [
+            completed(own.pop(item.id)) if item.id in own else item
+            for item in shipped
+            if item.id not in self.shipped_manual.drop
+        ]
+        return found + [completed(entry) for entry in own.values()]
+
+    def dropped_manual(self, shipped: Sequence[ManualItem] = ()) -> list[tuple[ManualItem, str]]:
+        """The shipped items this profile drops, with the reason it gives."""
+        if not self.shipped_manual.enabled:
+            return []
+        drop = self.shipped_manual.drop
+        return [(item, drop[item.id]) for item in shipped if item.id in drop]
+
+    def manual_problems(self, shipped: Sequence[ManualItem] = ()) -> list[str]:
+        """What in [[manual]] and [shipped_manual] does not fit the shipped items: an own item
+        without a title, a dropped id that is not shipped, an item both dropped and attested."""
+        ids = {item.id for item in shipped}
+        known = ", ".join(sorted(ids)) or "none"
+        problems = [
+            f"[[manual]] {item.id!r} has no title and is not a shipped item; give it a title"
+            for item in self.manual
+            if not item.title and item.id not in ids
+        ]
+        problems += [
+            f"[shipped_manual] drop names {key!r}, which is not a shipped item (shipped: {known})"
+            for key in self.shipped_manual.drop
+            if key not in ids
+        ]
+        problems += [
+            f"[[manual]] {item.id!r} is also dropped in [shipped_manual]; keep one of them"
+            for item in self.manual
+            if item.id in self.shipped_manual.drop
+        ]
+        return problems
 
     def component(self, name: str) -> Any:
         """The named component section, or None when the profile does not configure it."""

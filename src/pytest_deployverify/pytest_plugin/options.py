@@ -139,3 +139,32 @@ def parse_manifests_path(text: str) -> str:
     if not (path.is_dir() or path.is_file()):
         raise argparse.ArgumentTypeError(f"--manifests {text!r} is neither a file nor a folder")
     return text
+
+
+def parse_rollback_at(text: str) -> dt.datetime:
+    """``--rollback-at``: when the rollback happened, an ISO 8601 time with its UTC offset
+    (``2026-12-06T09:30:00Z``, ``2026-12-06T10:30:00+01:00``); not in the future."""
+    value = text.strip()
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rollback-at {text!r} is not an ISO 8601 time; write e.g. 2026-12-06T09:30:00Z"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"--rollback-at {text!r} has no UTC offset; add Z or +HH:MM so it is unambiguous"
+        )
+    if moment > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5):
+        raise argparse.ArgumentTypeError(f"--rollback-at {text!r} is in the future")
+    return moment
+
+
+def parse_rollback_to(text: str) -> str:
+    """``--rollback-to``: the release a rollback restored (the previous release's version)."""
+    value = text.strip()
+    if not value or any(c.isspace() for c in value):
+        raise argparse.ArgumentTypeError(
+            f"--rollback-to {text!r}: give the version rolled back to, e.g. --rollback-to 1.4.1"
+        )
+    return value

@@ -49,6 +49,8 @@ from pytest_deployverify.pytest_plugin.options import (
     parse_approval,
     parse_attestation,
     parse_manifests_path,
+    parse_rollback_at,
+    parse_rollback_to,
     parse_signoff_path,
 )
 from pytest_deployverify.pytest_plugin.redaction import (
@@ -114,8 +116,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="deployverify_signoff_exit",
         choices=("strict", "verdict"),
         default=None,
-        help="strict (default): any failure fails the run; verdict: exit code follows the "
-        "sign-off verdict (GO and CONDITIONAL pass)",
+        help="strict (default): any failure fails the run; verdict: the exit code is the "
+        "verdict's: 0 GO, 10 CONDITIONAL, 11 NO-GO (pytest's own codes 2-5 stand)",
     )
     group.addoption(
         "--approve",
@@ -152,6 +154,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "(also DEPLOYVERIFY_CHECKLIST, ini deployverify_checklist)",
     )
     group.addoption(
+        "--rollback-to",
+        dest="deployverify_rollback_to",
+        metavar="VERSION",
+        type=parse_rollback_to,
+        help="verify a rollback instead of a deployment: VERSION (the previous release) runs "
+        "everywhere, no pod of the failed release (the profile's version) is left, the rollback "
+        "triggers recovered (also DEPLOYVERIFY_ROLLBACK_TO, ini deployverify_rollback_to)",
+    )
+    group.addoption(
+        "--rollback-at",
+        dest="deployverify_rollback_at",
+        metavar="TIME",
+        type=parse_rollback_at,
+        help="when the rollback happened, ISO 8601 with offset (default: the time of the Helm "
+        "revision that rolled back; also DEPLOYVERIFY_ROLLBACK_AT)",
+    )
+    group.addoption(
         "--run-by",
         dest="deployverify_run_by",
         metavar="NAME",
@@ -164,6 +183,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini(
         "deployverify_signoff_exit", "strict or verdict (see --signoff-exit)", default=None
+    )
+    parser.addini(
+        "deployverify_rollback_to", "verify a rollback to this version (see --rollback-to)", None
     )
 
 
@@ -240,6 +262,13 @@ def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
         for secret in loaded.profile.iter_secrets():
             redactor.add_secret(secret)
     _check_contradictions(config, loaded)
+    profile = loaded.profile if loaded else None
+    if profile is not None:
+        from pytest_deployverify.pytest_plugin.rollback import configure_rollback
+
+        profile = configure_rollback(
+            config, profile, environ, lambda: _ini(config, "deployverify_rollback_to")
+        )
     checklist = resolve(
         option="--checklist",
         cli_value=config.getoption("deployverify_checklist"),
@@ -256,7 +285,7 @@ def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
     return RunContext(
         env=env,
         env_dir=env_dir,
-        profile=loaded.profile if loaded else None,
+        profile=profile,
         profile_path=loaded.path if loaded else None,
         allow_destructive=bool(config.getoption("deployverify_allow_destructive")),
         redactor=redactor,
@@ -288,6 +317,7 @@ def _check_contradictions(config: pytest.Config, loaded: LoadedProfile | None) -
             ("--attest", "deployverify_attest"),
             ("--signoff-exit", "deployverify_signoff_exit"),
             ("--signoff-key", "deployverify_signoff_key"),
+            ("--rollback-to", "deployverify_rollback_to"),
         )
         if config.getoption(dest)
     ]
@@ -305,7 +335,12 @@ def _check_contradictions(config: pytest.Config, loaded: LoadedProfile | None) -
                 f"deployverify: --approve {approval.role!r}: no such sign-off role in profile "
                 f"{profile.name!r}; roles: {', '.join(profile.roles)}"
             )
-    manual_ids = [m.id for m in profile.manual]
+    from pytest_deployverify.checks.manual import SHIPPED_MANUAL
+
+    problems = profile.manual_problems(SHIPPED_MANUAL)
+    if problems:
+        raise pytest.UsageError(f"deployverify: profile {profile.name!r}: {'; '.join(problems)}")
+    manual_ids = [m.id for m in profile.manual_items(SHIPPED_MANUAL)]
     for attestation in config.getoption("deployverify_attest"):
         if attestation.item_id not in manual_ids:
             known = ", ".join(manual_ids) or "none"
@@ -378,6 +413,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         + "; components: "
         + (", ".join(configured) or "none")
     )
+    from pytest_deployverify.pytest_plugin.rollback import rollback_of
+
+    rollback = rollback_of(config)
+    if rollback is not None:
+        lines.append(f"deployverify: ROLLBACK verification: {rollback[1].describe()}")
     if profile.protected:
         guard = (
             "destructive checks ALLOWED (--allow-destructive)"
@@ -404,7 +444,9 @@ def pytest_collection_modifyitems(
     context = get_context(config)
     if context is not None and context.profile is not None:
         # Before -m/-k deselection (a plain hook of pytest's own), so they apply to these too.
-        modules = checklist_modules(context.components)
+        from pytest_deployverify.pytest_plugin.rollback import rollback_modules
+
+        modules = checklist_modules(context.components) + rollback_modules(config)
         items.extend(collect_checklist(session, modules, context.checklist))
     if context is not None and context.redactor:
         scrub_node_ids(items, context.redactor)

@@ -6,6 +6,7 @@ is selected. Hooks stay thin: the rules live in ``pytest_deployverify.signoff``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 from collections.abc import Sequence
@@ -15,9 +16,11 @@ from typing import Any
 import pytest
 
 from pytest_deployverify import __version__
+from pytest_deployverify.checks.manual import SHIPPED_MANUAL
 from pytest_deployverify.pytest_plugin.context import RunContext
 from pytest_deployverify.pytest_plugin.markers import cached_metadata
 from pytest_deployverify.pytest_plugin.options import run_signing_key
+from pytest_deployverify.pytest_plugin.rollback import rollback_of
 from pytest_deployverify.signoff.build import build_signoff
 from pytest_deployverify.signoff.collect import (
     CRASH_PHASE,
@@ -246,6 +249,8 @@ class SignoffRecorder:
         if exit_status == pytest.ExitCode.INTERRUPTED and session is not None:
             session.shouldstop = session.shouldstop or "interrupted (Ctrl-C or a signal)"
         run.scope = self.scope(session, items)
+        rollback = rollback_of(self.config)
+        run.rollback = dataclasses.replace(rollback[1]) if rollback is not None else None
         configured = [c.name for c in context.components if profile and c.configured_in(profile)]
         return build_signoff(
             items,
@@ -258,6 +263,10 @@ class SignoffRecorder:
             allow_destructive=context.allow_destructive,
             configured=configured,
             collection_errors=list(self.collection_errors),
+            # The shipped manual items belong to the whole checklist: a run of part of it ("GO
+            # for smoke") does not list them.
+            shipped_manual=SHIPPED_MANUAL,
+            whole=run.scope.whole,
         )
 
     def write_outputs(self, signoff: Signoff) -> None:
@@ -334,8 +343,10 @@ def terminal_lines(
     """The end-of-run summary as (text, style) lines: short, most important first."""
     red, yellow = {"red": True, "bold": True}, {"yellow": True, "bold": True}
     env = signoff.run.environment or "?"
+    rollback = signoff.run.rollback
+    what = f", rollback to {rollback.to_version}" if rollback else ""
     lines: list[tuple[str, dict[str, bool]]] = [
-        (f"= deployverify sign-off: {signoff.verdict.label} (environment {env}) =", {})
+        (f"= deployverify sign-off: {signoff.verdict.label} (environment {env}{what}) =", {})
     ]
     attested = sum(1 for m in signoff.manual if m.attested)
     manual = (

@@ -338,6 +338,10 @@ def predicate(document: Mapping[str, Any], signed_at: str) -> dict[str, Any]:
             "profile": run.get("profile_path"),
         }
         release = {"expected": run.get("expected_version"), "observed": run.get("observed_version")}
+        rollback = _mapping(run.get("rollback"))
+        if rollback:  # a rollback verification: the expected release is the one rolled back to
+            release["rollbackOf"] = rollback.get("failed_version")
+            release["rolledBackAt"] = rollback.get("at")
         generator, verified_at = run.get("generator"), run.get("finished_at")
         scope = run.get("scope")
         counts = _mapping(document.get("counts"))

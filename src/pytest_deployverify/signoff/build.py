@@ -6,13 +6,15 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
 
 from pytest_deployverify.checks.versions import compare_versions
-from pytest_deployverify.profile.model import DEFAULT_ROLES, ManualItem, Profile
+from pytest_deployverify.profile.model import DEFAULT_ROLES, ManualItem, Profile, Section
 from pytest_deployverify.signoff.collect import observed_versions
 from pytest_deployverify.signoff.model import (
+    ROLLBACK_AT_EVIDENCE,
     Approval,
     ApprovalLine,
     Attestation,
     CheckItem,
+    DroppedManual,
     ManualEntry,
     Outcome,
     RunInfo,
@@ -37,11 +39,17 @@ def build_signoff(
     allow_destructive: bool = False,
     configured: Sequence[str] = (),
     collection_errors: Sequence[str] = (),
+    shipped_manual: Sequence[ManualItem] = (),
+    whole: bool = True,
 ) -> Signoff:
     """The complete sign-off; ``items`` are updated in place (held back, waived).
 
     ``configured`` names the components the profile configures (each must be verified for a GO);
-    ``collection_errors`` are test files that could not be collected (``path: reason``)."""
+    ``collection_errors`` are test files that could not be collected (``path: reason``);
+    ``shipped_manual`` the shipped checklist's manual items: a run of the whole checklist
+    (``whole``) lists them as the profile's [shipped_manual] and [[manual]] adjust them; a run
+    of part of it leaves them, and their attestations, out."""
+
     protected = bool(profile and profile.protected)
     for item in items:
         guarded = item.destructive and protected and not allow_destructive
@@ -50,9 +58,16 @@ def build_signoff(
     waivers = apply_waivers(items, profile.waivers if profile else [], today)
     versions = observed_versions(items)
     run.observed_version = ", ".join(versions) if versions else None
+    if run.rollback is not None and run.rollback.at is None:
+        at = _rollback_time(items)
+        if at is not None:
+            run.rollback.at, run.rollback.at_source = at
+    listed = profile.manual_items(shipped_manual, with_shipped=whole) if profile else []
+    # An --attest of a shipped item this run does not list (a partial run) is left out with it.
+    unlisted = {item.id for item in shipped_manual} - {item.id for item in listed}
     manual = manual_entries(
-        profile.manual if profile else [],
-        attestations,
+        listed,
+        [a for a in attestations if a.item_id not in unlisted],
         today=today,
         version=profile.version if profile else None,
         max_age_days=profile.policy.attestation_max_age_days if profile else 30,
@@ -65,6 +80,7 @@ def build_signoff(
         scope=run.scope,
         configured=configured,
         collection_errors=collection_errors,
+        rollback=run.rollback,
     )
     warnings = [describe_waiver_entry(w) for w in waivers if w.status == "expired" or w.not_covered]
     if run.scope is not None and run.scope.interrupted:
@@ -88,7 +104,27 @@ def build_signoff(
         verdict=verdict,
         warnings=warnings,
         collection_errors=list(collection_errors),
+        manual_dropped=[
+            DroppedManual(
+                id=item.id,
+                title=item.title or item.id,
+                section=(item.section or Section.INFRA).value,
+                reason=reason,
+            )
+            for item, reason in (
+                profile.dropped_manual(shipped_manual) if profile and whole else []
+            )
+        ],
     )
+
+
+def _rollback_time(items: Sequence[CheckItem]) -> tuple[str, str] | None:
+    """(time, where it came from) as a rollback check recorded it (evidence ``rollback_at``)."""
+    for item in items:
+        for entry in item.evidence:
+            if entry.get("name") == ROLLBACK_AT_EVIDENCE and entry.get("value"):
+                return str(entry["value"]), str(entry.get("source") or item.check_id)
+    return None
 
 
 def manual_entries(
@@ -125,8 +161,8 @@ def manual_entries(
         entries.append(
             ManualEntry(
                 id=item.id,
-                title=item.title,
-                section=item.section.value,
+                title=item.title or item.id,
+                section=(item.section or Section.INFRA).value,
                 attested_by=by,
                 attested_at=at,
                 note=item.note,

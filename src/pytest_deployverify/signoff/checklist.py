@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pytest_deployverify.checks.manual import SHIPPED_MANUAL
 from pytest_deployverify.profile.model import DEFAULT_ROLES, Profile
 from pytest_deployverify.signoff.model import SECTION_ORDER, SECTION_TITLES, is_blocking, section_of
 from pytest_deployverify.signoff.render_markdown import BLANK_DATE, BLANK_NAME
@@ -59,11 +60,13 @@ def render_checklist(
                 line += " · needs " + ", ".join(code(k) for k in item["keys"])
             lines.append(line)
         lines.append("")
-    if profile is not None and profile.manual:
+    manual = profile.manual_items(SHIPPED_MANUAL) if profile is not None else list(SHIPPED_MANUAL)
+    if manual:
         lines += ["## Manual checks (attested by a person)", ""]
-        for entry in profile.manual:
-            section = SECTION_TITLES.get(entry.section.value, entry.section.value)
-            line = f"- [ ] **{md(entry.title)}** · {code(entry.id)} · {md(section)}"
+        for entry in manual:
+            where = entry.section.value if entry.section else "infra"
+            section = SECTION_TITLES.get(where, where)
+            line = f"- [ ] **{md(entry.title or entry.id)}** · {code(entry.id)} · {md(section)}"
             if entry.attested_by:
                 when = f" on {entry.attested_at.isoformat()}" if entry.attested_at else ""
                 line += f" · attested in the profile by {md(entry.attested_by)}{when}"

@@ -25,6 +25,8 @@ SECTION_TITLES = {
     "other": "Other checks",
 }
 OBSERVED_VERSION_EVIDENCE = "observed_version"
+# Evidence a rollback check records with the time the rollback happened (the Helm revision's).
+ROLLBACK_AT_EVIDENCE = "rollback_at"
 
 
 class Outcome(StrEnum):
@@ -161,6 +163,16 @@ class ManualEntry:
 
 
 @dataclass(frozen=True)
+class DroppedManual:
+    """A shipped manual item the profile dropped (``[shipped_manual] drop``), with its reason."""
+
+    id: str
+    title: str
+    section: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class ApprovalLine:
     """One sign-off role: filled in by ``--approve`` or left blank for a signature."""
 
@@ -241,6 +253,24 @@ class Scope:
 
 
 @dataclass
+class RollbackInfo:
+    """A run that verified a rollback (``--rollback-to``): the release rolled back to, the failed
+    release it replaced (the profile's ``version``), and when the rollback happened."""
+
+    to_version: str
+    failed_version: str
+    # Where the rollback mode was chosen: --rollback-to, DEPLOYVERIFY_ROLLBACK_TO, the ini key.
+    source: str = "--rollback-to"
+    # The rollback time (ISO 8601): --rollback-at, else the Helm revision's time as observed.
+    at: str | None = None
+    at_source: str | None = None
+
+    def describe(self) -> str:
+        when = f" at {self.at} (from {self.at_source})" if self.at else ""
+        return f"rollback to {self.to_version} of the failed release {self.failed_version}{when}"
+
+
+@dataclass
 class RunInfo:
     """Where and when the run happened, and by whom; every value already redacted."""
 
@@ -260,6 +290,8 @@ class RunInfo:
     exit_status: int | None = None
     generator: str = ""
     scope: Scope | None = None
+    # Set when the run verified a rollback (--rollback-to) rather than a deployment.
+    rollback: RollbackInfo | None = None
 
 
 @dataclass
@@ -274,6 +306,8 @@ class Signoff:
     warnings: list[str] = field(default_factory=list)
     # Test files that could not be collected: checks that were lost before they could run.
     collection_errors: list[str] = field(default_factory=list)
+    # Shipped manual items the profile dropped, each with why it does not apply.
+    manual_dropped: list[DroppedManual] = field(default_factory=list)
 
     def by_section(self) -> dict[str, list[CheckItem]]:
         """Items per section in checklist order; sections without items are left out."""

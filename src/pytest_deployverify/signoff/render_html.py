@@ -10,10 +10,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any
 
-from pytest_deployverify.signoff.model import SECTION_TITLES, Decision, Outcome, Signoff
+from pytest_deployverify.signoff.model import (
+    SECTION_ORDER,
+    SECTION_TITLES,
+    Decision,
+    Outcome,
+    Signoff,
+    section_of,
+)
 from pytest_deployverify.signoff.text import evidence_summary, value_text
 from pytest_deployverify.signoff.waivers import describe_waiver_entry
 
+_SECTION_RANK = {name: rank for rank, name in enumerate(SECTION_ORDER)}
 VERDICT_COLOURS = {
     Decision.GO: ("#e6f4ea", "#137333"),
     Decision.CONDITIONAL: ("#fef7e0", "#8a5a00"),
@@ -40,7 +48,8 @@ def summary_html(signoff: Signoff) -> str:
     parts = [
         _STYLE,
         '<div class="dv-signoff" id="deployverify-signoff">',
-        f"<h2>Deployment sign-off: {escape(run.environment or '(no environment)')}</h2>",
+        f"<h2>{'Rollback' if run.rollback else 'Deployment'} sign-off: "
+        f"{escape(run.environment or '(no environment)')}</h2>",
         f'<p class="dv-verdict" data-verdict="{escape(decision.value)}" '
         f'style="background:{background};color:{colour}">Verdict: '
         f"{escape(signoff.verdict.label)}</p>",
@@ -52,6 +61,7 @@ def summary_html(signoff: Signoff) -> str:
         ("Environment", run.environment or "—"),
         ("Profile", run.profile_path or "—"),
         ("Expected version", run.expected_version or "—"),
+        *([("Rollback", run.rollback.describe())] if run.rollback else []),
         ("Observed version", run.observed_version or "—"),
         ("Run by", run.run_by or "—"),
         ("Git commit", run.git_commit or "unknown"),
@@ -70,15 +80,20 @@ def summary_html(signoff: Signoff) -> str:
         parts.append("<h3>Manual checks</h3>")
         manual_rows = [
             [
+                SECTION_TITLES.get(entry.section, entry.section),
                 entry.id,
                 entry.title,
                 f"attested by {entry.attested_by} on {entry.attested_at or '?'}"
                 if entry.attested
                 else "PENDING",
             ]
-            for entry in signoff.manual
+            for entry in sorted(signoff.manual, key=lambda e: _SECTION_RANK[section_of(e.section)])
         ]
-        parts.append(_table(["Item", "Title", "Status"], manual_rows, css="dv-manual"))
+        manual_rows += [
+            [SECTION_TITLES.get(d.section, d.section), d.id, d.title, f"dropped: {d.reason}"]
+            for d in signoff.manual_dropped
+        ]
+        parts.append(_table(["Section", "Item", "Title", "Status"], manual_rows, css="dv-manual"))
     if signoff.waivers:
         parts.append("<h3>Waivers</h3>")
         waiver_rows = [

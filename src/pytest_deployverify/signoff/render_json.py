@@ -14,8 +14,10 @@ from pytest_deployverify.signoff.model import (
     ApprovalLine,
     CheckItem,
     Decision,
+    DroppedManual,
     ManualEntry,
     Outcome,
+    RollbackInfo,
     RunInfo,
     Scope,
     Signoff,
@@ -58,6 +60,7 @@ def to_document(signoff: Signoff) -> dict[str, Any]:
         "approvals": [asdict(line) for line in signoff.approvals],
         "warnings": list(signoff.warnings),
         "collection_errors": list(signoff.collection_errors),
+        "manual_dropped": [asdict(entry) for entry in signoff.manual_dropped],
     }
     result: dict[str, Any] = finite(doc)
     return result
@@ -132,10 +135,14 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
         run_data = dict(_mapping(doc, "run"))
         run_fields = set(RunInfo.__dataclass_fields__)
         scope_data = run_data.pop("scope", None)
+        rollback_data = run_data.pop("rollback", None)
         run = RunInfo(**{k: v for k, v in run_data.items() if k in run_fields})
         if isinstance(scope_data, Mapping):
             scope_fields = set(Scope.__dataclass_fields__)
             run.scope = Scope(**{k: v for k, v in scope_data.items() if k in scope_fields})
+        if isinstance(rollback_data, Mapping):
+            known = set(RollbackInfo.__dataclass_fields__)
+            run.rollback = RollbackInfo(**{k: v for k, v in rollback_data.items() if k in known})
         verdict_data = _mapping(doc, "verdict")
         verdict = Verdict(
             Decision(verdict_data["decision"]),
@@ -172,6 +179,12 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
             ApprovalLine(role=a["role"], name=a.get("name"), date=a.get("date"))
             for a in _list(doc, "approvals")
         ]
+        dropped = [
+            DroppedManual(
+                id=d["id"], title=d["title"], section=d.get("section", "other"), reason=d["reason"]
+            )
+            for d in _list(doc, "manual_dropped")
+        ]
     except (KeyError, TypeError, ValueError) as exc:
         raise SignoffFormatError(f"does not follow the sign-off schema: {_describe(exc)}") from None
     return Signoff(
@@ -183,6 +196,7 @@ def from_document(doc: Mapping[str, Any]) -> Signoff:
         verdict=verdict,
         warnings=[str(w) for w in doc.get("warnings", [])],
         collection_errors=[str(e) for e in doc.get("collection_errors", [])],
+        manual_dropped=dropped,
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pytest_deployverify.signoff.model import (
     BROKEN,
     PROVEN,
+    SECTION_ORDER,
     SECTION_TITLES,
     ApprovalLine,
     CheckItem,
@@ -22,6 +23,7 @@ from pytest_deployverify.signoff.model import (
     Scope,
     Signoff,
     WaiverEntry,
+    section_of,
 )
 from pytest_deployverify.signoff.text import (
     OUTCOME_LABELS,
@@ -39,9 +41,18 @@ MAX_EVIDENCE_LINES = 12
 DECISION_MARKS = {Decision.GO: "✅", Decision.CONDITIONAL: "⚠️", Decision.NO_GO: "❌"}
 
 
+def title(signoff: Signoff) -> str:
+    """What the sign-off verified: a deployment, or a rollback to the previous release."""
+    return (
+        "Rollback Verification Sign-Off"
+        if signoff.run.rollback
+        else "Deployment Verification Sign-Off"
+    )
+
+
 def render(signoff: Signoff) -> str:
     env = signoff.run.environment or "(no environment)"
-    lines = [f"# Deployment Verification Sign-Off: {md(env)}", ""]
+    lines = [f"# {title(signoff)}: {md(env)}", ""]
     lines += _verdict_banner(signoff)
     lines += _run_table(signoff)
     lines += _warnings(signoff.warnings)
@@ -69,10 +80,9 @@ def render_body(signoff: Signoff, level: int) -> list[str]:
         for item in items:
             lines += _item_lines(item)
         lines.append("")
-    if signoff.manual:
+    if signoff.manual or signoff.manual_dropped:
         lines += [f"{h}# Manual checks (attested by a person)", ""]
-        lines += [_manual_line(entry) for entry in signoff.manual]
-        lines.append("")
+        lines += _manual_lines(signoff)
     skipped = [item for item in signoff.checks if item.outcome is Outcome.SKIPPED]
     if skipped:
         lines += [f"{h}# Skipped checks ({len(skipped)})", ""]
@@ -165,6 +175,11 @@ def _run_table(signoff: Signoff) -> list[str]:
         ("Environment", env),
         ("Profile", code(run.profile_path) if run.profile_path else "—"),
         ("Release version", version),
+        *(
+            [("Rollback", md(run.rollback.describe()) + f" (from {md(run.rollback.source)})")]
+            if run.rollback
+            else []
+        ),
         ("Run by", run_by),
         ("Started", md(run.started_at)),
         ("Finished", md(run.finished_at)),
@@ -261,6 +276,30 @@ def _evidence_md(entry: dict[str, object]) -> str:
     return text
 
 
+def _manual_lines(signoff: Signoff) -> list[str]:
+    """The manual items grouped by section, in checklist order, then the dropped ones."""
+    pending = len(signoff.pending_manual)
+    lines = [f"_{len(signoff.manual) - pending} of {len(signoff.manual)} attested_", ""]
+    grouped: dict[str, list[ManualEntry]] = {}
+    for entry in signoff.manual:
+        grouped.setdefault(section_of(entry.section), []).append(entry)
+    for name in SECTION_ORDER:
+        entries = grouped.get(name)
+        if entries:
+            lines += [f"**{md(SECTION_TITLES[name])}**", ""]
+            lines += [_manual_line(entry) for entry in entries]
+            lines.append("")
+    if signoff.manual_dropped:
+        lines += [f"**Dropped by the profile** ({md('[shipped_manual] drop')})", ""]
+        lines += [
+            f"- ~~{md(d.title)}~~ · {code(d.id)} · "
+            f"{md(SECTION_TITLES.get(d.section, d.section))}: {md(d.reason)}"
+            for d in signoff.manual_dropped
+        ]
+        lines.append("")
+    return lines
+
+
 def _manual_line(entry: ManualEntry) -> str:
     box = "[x]" if entry.attested else "[ ]"
     section = SECTION_TITLES.get(entry.section, entry.section)
@@ -314,7 +353,8 @@ def _signoff_block(approvals: list[ApprovalLine], signoff: Signoff, level: int) 
         "",
         f"**Verification Run By:** {md(run.run_by) if run.run_by else BLANK_NAME}  ",
         f"**Verification Date:** {md(run.finished_at)}  ",
-        f"**Verification Status:** {md(signoff.verdict.label)}",
+        f"**Verification Status:** {md(signoff.verdict.label)}"
+        + (f" ({md(run.rollback.describe())})" if run.rollback else ""),
         "",
     ]
     return lines

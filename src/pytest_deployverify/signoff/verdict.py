@@ -11,6 +11,9 @@
   every configured component in the run's scope was verified by at least one passing blocking
   check. A run narrowed to part of the checklist (``-m smoke``, ``-k``, ``--checklist smoke``)
   gets a qualified verdict, "GO for smoke"; an unqualified GO needs the whole checklist.
+
+A run that verifies a rollback (``--rollback-to``) is decided the same way; its first reason says
+whether the rollback to the previous release was verified.
 """
 
 from __future__ import annotations
@@ -24,11 +27,14 @@ from pytest_deployverify.signoff.model import (
     Decision,
     ManualEntry,
     Outcome,
+    RollbackInfo,
     Scope,
     Verdict,
 )
 
 VERIFIED = frozenset({Outcome.PASSED, Outcome.XPASSED, Outcome.WAIVED})
+# Up to this many pending manual items get a reason each (with the title); more are listed by id.
+MANUAL_ONE_BY_ONE = 3
 
 
 def decide(
@@ -40,6 +46,41 @@ def decide(
     scope: Scope | None = None,
     configured: Sequence[str] = (),
     collection_errors: Sequence[str] = (),
+    rollback: RollbackInfo | None = None,
+) -> Verdict:
+    verdict = _decide(
+        checks,
+        manual,
+        expected_version=expected_version,
+        observed_versions=observed_versions,
+        scope=scope,
+        configured=configured,
+        collection_errors=collection_errors,
+    )
+    if rollback is None:
+        return verdict
+    head = {
+        Decision.GO: "rollback verified",
+        Decision.CONDITIONAL: "rollback not fully verified",
+        Decision.NO_GO: "rollback NOT verified",
+    }[verdict.decision]
+    line = (
+        f"{head}: this run verified the {rollback.describe()}; the release rolled back to must "
+        "run everywhere, no pod of the failed release remain, and the rollback triggers "
+        "have recovered"
+    )
+    return Verdict(verdict.decision, [line, *verdict.reasons], verdict.qualifier)
+
+
+def _decide(
+    checks: Sequence[CheckItem],
+    manual: Sequence[ManualEntry],
+    *,
+    expected_version: str | None,
+    observed_versions: Sequence[str],
+    scope: Scope | None,
+    configured: Sequence[str],
+    collection_errors: Sequence[str],
 ) -> Verdict:
     no_go: list[str] = [
         f"a test file could not be collected, so its checks never ran: {error}"
@@ -66,6 +107,7 @@ def decide(
                 f"blocking check {label} is marked xfail in code{why}; "
                 "only a profile waiver documents an accepted failure"
             )
+    unattested = []
     for entry in manual:
         if entry.stale:
             conditional.append(
@@ -73,7 +115,17 @@ def decide(
                 f"{entry.attested_by} no longer counts ({entry.stale})"
             )
         elif not entry.attested:
-            conditional.append(f"manual item {entry.id} ({entry.title}) is pending attestation")
+            unattested.append(entry)
+    if len(unattested) > MANUAL_ONE_BY_ONE:
+        # The shipped items alone are two dozen: one line, with every id, keeps the reasons legible.
+        conditional.append(
+            f"{len(unattested)} manual items are pending attestation: "
+            + ", ".join(entry.id for entry in unattested)
+        )
+    else:
+        conditional += [
+            f"manual item {entry.id} ({entry.title}) is pending attestation" for entry in unattested
+        ]
     if scope is not None and scope.interrupted:
         conditional.append(f"the run was interrupted ({scope.interrupted}): it is incomplete")
     conditional += _unverified(checks, configured)

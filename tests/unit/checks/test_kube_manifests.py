@@ -71,6 +71,8 @@ def _rendered() -> list[Obj]:
     ]
     objects += [manifest_of(o) for o in network_policies()]
     objects += [manifest_of(s) for s in secrets()]
+    # The release brings the ServiceAccount its pods name (K8S-SA-EXISTS).
+    objects.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": APP}})
     for obj in objects:
         obj["metadata"].pop("namespace", None)
     return objects
@@ -205,6 +207,19 @@ def test_one_defect_in_the_release(objects: list[Obj], check_id: str, tmp_path: 
     loaded = load_manifests(_write(tmp_path / "release.yaml", objects), default_namespace=NS)
     found = predeploy_findings(loaded, OPTIONS)
     assert ids(found) == {check_id}, summarize(found)
+
+
+def test_a_service_account_missing_from_the_release_fails_unless_declared_external() -> None:
+    objects = [o for o in _without("ServiceAccount") if o["kind"] != "Namespace"]
+    for obj in objects:
+        obj["metadata"]["namespace"] = NS
+    found = predeploy_findings(objects, OPTIONS)
+    assert ids(found) == {"service-account-missing"}
+    assert f"names ServiceAccount {NS}/{APP}, which does not exist in the manifests" in summarize(
+        found
+    )
+    external = PredeployOptions(**{**OPTIONS.__dict__, "external_service_accounts": (APP,)})
+    assert predeploy_findings(objects, external) == []
 
 
 def test_externally_managed_secrets_can_be_named() -> None:

@@ -9,7 +9,8 @@ Modules: ``items`` (the checklist items, declared once, and what the runner need
 ``rules`` (every finding id), ``expectations`` (``[kubernetes.expect]``), ``snapshots`` (what the
 component reads), ``workloads`` (hygiene + availability; ``containers``, ``security``),
 ``rollout``, ``config`` (``env``, ``sensitive``), ``network``, ``rbac``, ``capacity``
-(``quantities``, ``images``), ``helm`` and ``drift``, ``predeploy``, ``logs``.
+(``quantities``, ``images``), ``helm`` and ``drift``, ``predeploy``, ``logs``, ``vulns`` (the
+running images against their vulnerability reports).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 from pytest_deployverify.checks.kube.capacity import (
     image_size_findings,
     node_headroom_findings,
+    peak_replicas,
     storage_class_findings,
+    volume_findings,
 )
 from pytest_deployverify.checks.kube.config import (
     configmap_sensitive_findings,
@@ -48,6 +51,7 @@ from pytest_deployverify.checks.kube.rollout import (
     wait_for_rollout,
 )
 from pytest_deployverify.checks.kube.rules import RULES
+from pytest_deployverify.checks.kube.vulns import judge_images, running_images
 from pytest_deployverify.checks.kube.workloads import workload_findings
 
 __all__ = [
@@ -60,14 +64,17 @@ __all__ = [
     "host_resolves_to",
     "image_size_findings",
     "ingress_findings",
+    "judge_images",
     "namespace_findings",
     "network_policy_findings",
     "node_headroom_findings",
     "parse_quantity",
+    "peak_replicas",
     "reference_findings",
     "required_env_findings",
     "rollout_findings",
     "rollout_progress",
+    "running_images",
     "secret_min_length",
     "sensitive_env_findings",
     "service_account_findings",
@@ -75,6 +82,7 @@ __all__ = [
     "service_selector_findings",
     "storage_class_findings",
     "verifier_access_findings",
+    "volume_findings",
     "wait_for_rollout",
     "workload_findings",
 ]

@@ -65,9 +65,16 @@ def _valid_reason(reason: str) -> bool:
 class Exemption:
     """``[[kubernetes.exemptions]]``: checks exempted for some objects, and why."""
 
+    # The checks exempted: rule ids, Polaris check names or item ids, in any case
+    # (`checks = ["hostNetworkSet", "K8S-RESOURCES"]`).
     checks: tuple[str, ...]
+    # Why the exception is acceptable, shown with every exempted finding (at least 3
+    # characters, not a bare "true" or "yes").
     reason: str
+    # The objects exempted, as KIND/NAME or NAME, fnmatch wildcards allowed
+    # (`objects = ["DaemonSet/node-exporter"]`); empty: every object.
     objects: tuple[str, ...] = ()
+    # The namespaces the exemption applies in, fnmatch wildcards allowed; empty: every namespace.
     namespaces: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -31,6 +31,7 @@ OBJECTS = "kubernetes.objects"
 ACCESS = "kubernetes.access"
 POD_LOGS = "kubernetes.pod_logs"
 SCHEMA_READ = "kubernetes.schema"
+IMAGE_SCANS = "kubernetes.image_scans"
 X = "kubernetes.expect"
 
 
@@ -261,6 +262,16 @@ SERVICE_ACCOUNT = _kube(
     severity="critical",
     keys=("kubernetes.workloads",),
 )
+SA_EXISTS = _kube(
+    "K8S-SA-EXISTS",
+    title="Workload service accounts exist",
+    section="security",
+    severity="high",
+    keys=("kubernetes.workloads", f"{X}.external_service_accounts"),
+    description="The ServiceAccount every pod template names exists: in the cluster, or before "
+    "a deploy among the manifests or in external_service_accounts ('default' always exists). "
+    "Without it the controller cannot create the pods.",
+)
 VERIFIER_READ_ONLY = _kube(
     "K8S-VERIFIER-READ-ONLY",
     title="Verifier credentials are read-only",
@@ -283,7 +294,19 @@ NODE_CAPACITY = _kube(
     title="Nodes have room for the workload's requests",
     section="infra",
     severity="high",
-    keys=("kubernetes.workloads",),
+    keys=(
+        "kubernetes.workloads",
+        f"{X}.capacity_worst_case",
+        f"{X}.capacity_margin",
+        f"{X}.require_volume_expansion",
+    ),
+    description="The eligible nodes have room (allocatable CPU, memory and pod slots, less what "
+    "other pods request and capacity_margin) for the current replicas and for the worst case "
+    "the rollout and autoscaler can reach: the HPA's maxReplicas plus the rolling update's "
+    "maxSurge (capacity_worst_case = false: the current replicas only). The workload's "
+    "PersistentVolumeClaims are Bound with at least the storage they request (and an "
+    "expandable StorageClass with require_volume_expansion); how full a volume is (kubelet "
+    "volume stats) is not read.",
 )
 IMAGE_SIZE = _kube(
     "K8S-IMAGE-SIZE",
@@ -325,6 +348,22 @@ POD_LOG_SECRETS = _kube(
     "the workloads' pods, read through the API (a bounded tail), hold no secret: private keys, "
     "recognisable tokens, passwords. The evidence names the pod, container and line, never the "
     "value.",
+)
+
+IMAGE_VULNS = _kube(
+    "SEC-K8S-IMAGE-VULNS",
+    title="Running images scanned, no vulnerabilities at or above the threshold",
+    section="security",
+    severity="critical",
+    keys=(f"{X}.vulnerabilities",),
+    reads=(OBJECTS, IMAGE_SCANS),
+    applies=needs(f"{X}.vulnerabilities"),
+    description="Every image the namespace's pods run (before a deploy: the manifests' images) "
+    "has a scanner report, matched by digest where known, else by repository and tag: Trivy "
+    "Operator's VulnerabilityReports in the cluster and/or report files (Trivy JSON, SARIF "
+    "2.1.0). No report, or one older than max_report_age, fails; so does a vulnerability at or "
+    "above the severity threshold (high by default) that no ignore entry in force accepts "
+    "(each with reason, approver and an expiry; an expired one is not applied and is named).",
 )
 
 # ---- every object (Polaris parity) --------------------------------------------------------------
@@ -410,6 +449,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     DNS,
     NAMESPACE,
     SERVICE_ACCOUNT,
+    SA_EXISTS,
     VERIFIER_READ_ONLY,
     STORAGE_CLASS,
     NODE_CAPACITY,
@@ -417,6 +457,7 @@ CHECKS: tuple[CheckSpec, ...] = (
     HELM_RELEASE,
     HELM_DRIFT,
     POD_LOG_SECRETS,
+    IMAGE_VULNS,
     SA_TOKEN,
     PRIORITY_CLASS,
     INSTANCE_LABEL,
@@ -523,11 +564,15 @@ PLANS: Mapping[str, Plan] = MappingProxyType(
             ),
             scans=True,
         ),
+        SA_EXISTS.id: Plan((r.SERVICE_ACCOUNT_MISSING,), scans=True),
         VERIFIER_READ_ONLY.id: Plan(
             (r.VERIFIER_MUTATE, r.VERIFIER_UNKNOWN), live_only=True, per_workload=False
         ),
         STORAGE_CLASS.id: Plan((r.STORAGE_CLASS, r.STORAGE_CLASS_DEFAULT), live_only=True),
-        NODE_CAPACITY.id: Plan((r.NODE_CAPACITY,), live_only=True),
+        NODE_CAPACITY.id: Plan(
+            (r.NODE_CAPACITY, r.VOLUME_NOT_BOUND, r.VOLUME_CAPACITY, r.VOLUME_EXPANSION),
+            live_only=True,
+        ),
         IMAGE_SIZE.id: Plan((r.IMAGE_TOO_LARGE, r.IMAGE_SIZE_UNKNOWN), live_only=True),
         HELM_RELEASE.id: Plan(
             (
@@ -543,6 +588,9 @@ PLANS: Mapping[str, Plan] = MappingProxyType(
             (r.HELM_DRIFT, r.HELM_DRIFT_MISSING), live_only=True, per_workload=False
         ),
         POD_LOG_SECRETS.id: Plan((r.POD_LOG_SECRET,), live_only=True),
+        IMAGE_VULNS.id: Plan(
+            (r.IMAGE_VULNERABLE, r.IMAGE_SCAN_MISSING, r.IMAGE_SCAN_STALE), per_workload=False
+        ),
         SA_TOKEN.id: Plan((r.AUTOMOUNT_TOKEN,), scans=True),
         PRIORITY_CLASS.id: Plan((r.PRIORITY_CLASS,), scans=True),
         INSTANCE_LABEL.id: Plan((r.INSTANCE_LABEL,), scans=True),

@@ -4,8 +4,8 @@ apply.
 The same path as ``pytest --manifests`` and ``deployverify scan``: the ``Scanner``
 (``checks.kube.scan``) judges every item that applies to rendered objects, for every workload
 and every other object, and the environment checks run on the app. Pods do not exist yet, so
-Services and NetworkPolicies are matched against the workloads' pod templates; ConfigMaps and
-Secrets must be among the manifests unless named as ``external``.
+Services and NetworkPolicies are matched against the workloads' pod templates; ConfigMaps,
+Secrets and ServiceAccounts must be among the manifests unless named as external.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ class PredeployOptions:
     expected_env: Mapping[str, str] = field(default_factory=dict)
     forbidden_env: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     external: tuple[str, ...] = ()
+    # ServiceAccounts created outside the release (K8S-SA-EXISTS).
+    external_service_accounts: tuple[str, ...] = ()
     public_host: str | None = None
     exemptions: tuple[Exemption, ...] = ()
 
@@ -73,6 +75,7 @@ def predeploy_findings(
         "min_replicas": opts.min_replicas,
         "require_hpa": opts.require_hpa,
         "external_refs": opts.external,
+        "external_service_accounts": opts.external_service_accounts,
         "public_host": opts.public_host,
         "network_policy_directions": (Direction.INGRESS, Direction.EGRESS),
     }

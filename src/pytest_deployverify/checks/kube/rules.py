@@ -155,6 +155,12 @@ DNS_MISMATCH = Rule("dns-record-mismatch", H, "the public host resolves to the e
 
 # ---- rbac.py ---------------------------------------------------------------------------------------
 NAMESPACE = Rule("namespace-missing", H, "the namespace exists and is Active")
+SERVICE_ACCOUNT_MISSING = Rule(
+    "service-account-missing",
+    H,
+    "the ServiceAccount a workload names exists (in the cluster, the manifests, or declared "
+    "external)",
+)
 SA_CLUSTER_ADMIN = Rule(
     "service-account-cluster-admin",
     C,
@@ -208,6 +214,32 @@ IMAGE_TOO_LARGE = Rule(
     "image-too-large", M, "the image is below the size limit (node status.images)"
 )
 IMAGE_SIZE_UNKNOWN = Rule("image-size-unknown", L, "the image size is known from some node")
+VOLUME_NOT_BOUND = Rule(
+    "volume-claim-not-bound", H, "every PersistentVolumeClaim the workload uses is Bound"
+)
+VOLUME_CAPACITY = Rule(
+    "volume-capacity-short", H, "a bound volume provides at least the storage its claim requests"
+)
+VOLUME_EXPANSION = Rule(
+    "volume-expansion-disabled",
+    M,
+    "the StorageClass of the workload's volumes allows expansion (opt-in: "
+    "require_volume_expansion)",
+)
+
+# ---- vulns.py --------------------------------------------------------------------------------------
+IMAGE_VULNERABLE = Rule(
+    "image-vulnerable",
+    C,
+    "no running image has a vulnerability at or above the severity threshold (ignore entries "
+    "in force excepted)",
+)
+IMAGE_SCAN_MISSING = Rule(
+    "image-scan-missing", H, "every running image has a vulnerability report (matched by digest)"
+)
+IMAGE_SCAN_STALE = Rule(
+    "image-scan-stale", H, "the vulnerability report of a running image is recent enough"
+)
 
 # ---- helm.py, drift.py ------------------------------------------------------------------------------
 HELM_RELEASE_MISSING = Rule("helm-release-missing", H, "a Helm release record exists")

@@ -97,7 +97,9 @@ JUDGED_KINDS = frozenset(
     }
 )
 # Read as context of other checks (selectors, capacity, release records), never judged alone.
-CONTEXT_KINDS = frozenset({"EndpointSlice", "Endpoints", "Node", "StorageClass", "Namespace"})
+CONTEXT_KINDS = frozenset(
+    {"EndpointSlice", "Endpoints", "Node", "StorageClass", "Namespace", "PersistentVolumeClaim"}
+)
 UNLISTED_MIN_REPLICAS = 2  # Polaris deploymentMissingReplicas / hpaMinAvailability
 HYGIENE = frozenset(
     {
@@ -724,6 +726,34 @@ class Scanner:
                 judgement.observe("service account", sa_name)
         return judgement
 
+    def _k8s_sa_exists(self, scope: str) -> Judgement:
+        judgement = Judgement(declared.SA_EXISTS.id, scope)
+        targets = self.targets(scope)
+        if not targets:
+            raise self._none_outside("pod-template objects")
+        accounts = {(namespace(a), name(a)) for a in self.kinds("ServiceAccount")}
+        # Live, an account must exist in the cluster; before a deploy, one created outside the
+        # release may be declared instead.
+        external = () if self.objects.live else self.expect.external_service_accounts
+        where = "the cluster" if self.objects.live else "the manifests"
+        for workload in targets:
+            found = service_account_exists_findings(workload, accounts, external, where=where)
+            judgement.findings += self._locate(found, workload)
+            judgement.judged.append(subject(workload))
+        named = {subject(w): rbac.service_account_of(w) for w in targets}
+        judgement.observe(
+            "service accounts named by the pod templates",
+            {
+                who: f"{sa} ({_account_source(sa, ns, accounts, external)})"
+                for (who, sa), ns in zip(
+                    named.items(), (namespace(w) for w in targets), strict=True
+                )
+            },
+            expected="each exists (in the cluster, the manifests, or external_service_accounts)",
+            source=self.objects.where,
+        )
+        return judgement
+
     def _k8s_rbac(self) -> Judgement:
         judgement = Judgement(declared.RBAC.id, None)
         roles, bindings, cluster_roles, cluster_bindings = self._rbac_objects()
@@ -887,6 +917,50 @@ def automount_findings(
             subject(workload),
             f"the pods get an API token mounted ({why}); set automountServiceAccountToken: false "
             "on the pod spec (or its ServiceAccount) unless the app calls the Kubernetes API",
+        )
+    ]
+
+
+BUILT_IN_ACCOUNT = "default"  # created in every namespace by the ServiceAccount controller
+
+
+def _account_source(
+    account: str, ns: str, accounts: set[tuple[str, str]], external: Sequence[str]
+) -> str:
+    if account == BUILT_IN_ACCOUNT:
+        return "built in"
+    if (ns, account) in accounts:
+        return "exists"
+    if account in external:
+        return "external"
+    return "MISSING"
+
+
+def service_account_exists_findings(
+    workload: KubeObject,
+    accounts: set[tuple[str, str]],
+    external: Sequence[str] = (),
+    *,
+    where: str = "the manifests",
+) -> list[Finding]:
+    """The ServiceAccount the pod template names exists in the workload's namespace (``accounts``:
+    (namespace, name) pairs), is declared ``external`` (created outside the release), or is
+    ``default`` (Kubernetes creates it in every namespace)."""
+    account = rbac.service_account_of(workload)
+    ns = namespace(workload)
+    if _account_source(account, ns, accounts, external) != "MISSING":
+        return []
+    fix = (
+        "create the ServiceAccount"
+        if where == "the cluster"
+        else "add the ServiceAccount to the release, or list it in [kubernetes.expect] "
+        "external_service_accounts when it is created outside the release"
+    )
+    return [
+        rules.SERVICE_ACCOUNT_MISSING(
+            subject(workload),
+            f"names ServiceAccount {ns + '/' if ns else ''}{account}, which does not exist in "
+            f"{where}: the controller cannot create its pods; {fix}",
         )
     ]
 

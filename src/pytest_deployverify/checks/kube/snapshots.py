@@ -54,6 +54,7 @@ NAMESPACED_KINDS = (
     "ServiceAccount",
     "Role",
     "RoleBinding",
+    "PersistentVolumeClaim",
 )
 CLUSTER_KINDS = ("Node", "StorageClass", "ClusterRole", "ClusterRoleBinding")
 

@@ -9,7 +9,9 @@ Reads (``kubernetes.<read>``):
 * ``access``: ``VerifierAccess``, what the verifier's own credentials may do;
 * ``pod_logs``: ``PodLogs``, bounded tails of the workloads' container logs;
 * ``schema``: ``SchemaReport``, the rendered manifests validated against the Kubernetes OpenAPI
-  schemas (pre-deploy mode only; offline, with the schemas ``kubernetes-validate`` ships).
+  schemas (pre-deploy mode only; offline, with the schemas ``kubernetes-validate`` ships);
+* ``image_scans``: ``ImageScans``, the vulnerability reports of the images (Trivy Operator's
+  VulnerabilityReports, one LIST, and the report files of ``[kubernetes.expect.vulnerabilities]``).
 
 The official client and PyYAML are imported only when a reader runs, so a profile without
 Kubernetes never needs them. Nothing here writes to the cluster: the reader refuses mutating
@@ -28,7 +30,7 @@ from pytest_deployverify.checks.kube.expectations import KubeExpectations
 from pytest_deployverify.checks.kube.items import CHECKS
 from pytest_deployverify.components.base import Component, ReadContext, SectionSpec
 from pytest_deployverify.components.errors import ReadError
-from pytest_deployverify.profile.fields import Seconds
+from pytest_deployverify.profile.fields import ExistingFile, Seconds
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.schema import Range
 
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
         SchemaReport,
         VerifierAccess,
     )
+    from pytest_deployverify.checks.kube.vulns import ImageScans
     from pytest_deployverify.components.kubernetes.reader import KubeReader
 
 COMPONENT = "kubernetes"
@@ -52,15 +55,29 @@ PREDEPLOY_SKIP = (
 class KubernetesConfig:
     """Where the cluster is and which workloads the checklist is about."""
 
-    kubeconfig: str | None = None
+    # The kubeconfig file to read the cluster and credentials from (unset: $KUBECONFIG, else
+    # ~/.kube/config); never written to.
+    kubeconfig: ExistingFile | None = None
+    # The kubeconfig context to use (unset: the file's current-context).
     context: str | None = None
+    # Use the pod's service account instead of a kubeconfig (the verifier runs in the cluster,
+    # e.g. as a Job or a Helm test hook).
     in_cluster: bool = False
+    # The namespace the workloads and their Services, Ingresses, Secrets... are read from
+    # (rendered manifests without a namespace are placed in it too).
     namespace: str = "default"
+    # The workloads under verification, as NAME (a Deployment) or KIND/NAME with KIND Deployment,
+    # StatefulSet or DaemonSet (`workloads = ["api-gateway", "StatefulSet/redis"]`); empty: the
+    # per-workload items are not applicable, the cluster-wide ones still run.
     workloads: tuple[str, ...] = ()
+    # Seconds each request to the Kubernetes API may take (connect and read).
     timeout: Seconds = 10.0
+    # Objects per page of a LIST request (the API's `limit`); larger pages mean fewer round
+    # trips, smaller ones less memory on the API server.
     page_size: Annotated[int, Range(ge=1, le=5000)] = 500
     expect: KubeExpectations = dataclasses.field(default_factory=KubeExpectations)
-    # Checks a given object is exempt from, each with its reason (shown in every report).
+    # Checks a given object is exempt from, each with its reason (shown in every report); an
+    # object can also carry the annotation deployverify.io/exempt.<check>: <reason>.
     exemptions: tuple[Exemption, ...] = ()
 
 
@@ -107,6 +124,15 @@ def _pod_logs(ctx: ReadContext) -> PodLogs:
     return read_pod_logs(ctx.client, section, ctx.read("kubernetes.objects"))
 
 
+def _image_scans(ctx: ReadContext) -> ImageScans:
+    from pytest_deployverify.components.kubernetes.reads import read_image_scans
+
+    section: KubernetesConfig = ctx.section
+    if section.expect.vulnerabilities is None:
+        raise NotApplicable("[kubernetes.expect.vulnerabilities] is not set")
+    return read_image_scans(ctx.client, section, live=True)
+
+
 def _schema(ctx: ReadContext) -> SchemaReport:
     objects: KubeObjects = ctx.read("kubernetes.objects")
     if objects.live:
@@ -147,6 +173,7 @@ component = Component(
         "access": _access,
         "pod_logs": _pod_logs,
         "schema": _schema,
+        "image_scans": _image_scans,
     },
     checks=CHECKS,
     checklist=(
@@ -189,9 +216,24 @@ def predeploy(base: Component, path: Path) -> Component:
     def live_only(ctx: ReadContext) -> Any:
         raise NotApplicable(PREDEPLOY_SKIP)
 
+    def image_scans(ctx: ReadContext) -> ImageScans:
+        from pytest_deployverify.components.kubernetes.reads import read_image_scans
+
+        section: KubernetesConfig = ctx.section
+        if section.expect.vulnerabilities is None:
+            raise NotApplicable("[kubernetes.expect.vulnerabilities] is not set")
+        # Before a deploy only the report files can be read: there is no cluster.
+        return read_image_scans(None, section, live=False)
+
     return dataclasses.replace(
         base,
         connect=None,
-        reads={**base.reads, "objects": objects, "access": live_only, "pod_logs": live_only},
+        reads={
+            **base.reads,
+            "objects": objects,
+            "access": live_only,
+            "pod_logs": live_only,
+            "image_scans": image_scans,
+        },
         endpoint=lambda section: f"manifests {path}",
     )

@@ -26,6 +26,19 @@ class Kind:
     aliases: tuple[str, ...] = ()
 
     @property
+    def custom(self) -> bool:
+        """A custom resource: ``CustomObjectsApi`` takes group, version and plural as arguments."""
+        return self.api_class == "CustomObjectsApi"
+
+    def args(self, namespace: str | None, name: str | None = None) -> tuple[str, ...]:
+        """The positional arguments of the list (``name`` None) or read method."""
+        ns = (namespace,) if self.namespaced and namespace is not None else ()
+        named = (name,) if name is not None else ()
+        if self.custom:
+            return (self.group, self.version, *ns, self.plural, *named)
+        return (*named, *ns)
+
+    @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
 
@@ -40,6 +53,12 @@ class Kind:
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
     def list_method(self, all_namespaces: bool) -> str:
+        if self.custom:
+            if not self.namespaced:
+                return "list_cluster_custom_object"
+            if all_namespaces:
+                return "list_custom_object_for_all_namespaces"
+            return "list_namespaced_custom_object"
         if not self.namespaced:
             return f"list_{self.stem}"
         if all_namespaces:
@@ -48,6 +67,8 @@ class Kind:
 
     @property
     def read_method(self) -> str:
+        if self.custom:
+            return f"get_{'namespaced' if self.namespaced else 'cluster'}_custom_object"
         return f"read_namespaced_{self.stem}" if self.namespaced else f"read_{self.stem}"
 
 
@@ -70,6 +91,16 @@ KINDS: tuple[Kind, ...] = (
     _k("configmaps", "ConfigMap", "", "v1", "CoreV1Api", "config_map", True, "cm"),
     _k("secrets", "Secret", "", "v1", "CoreV1Api", "secret"),
     _k("serviceaccounts", "ServiceAccount", "", "v1", "CoreV1Api", "service_account", True, "sa"),
+    _k(
+        "persistentvolumeclaims",
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        "CoreV1Api",
+        "persistent_volume_claim",
+        True,
+        "pvc",
+    ),
     _k("nodes", "Node", "", "v1", "CoreV1Api", "node", False, "no"),
     _k("namespaces", "Namespace", "", "v1", "CoreV1Api", "namespace", False, "ns"),
     _k("events", "Event", "", "v1", "CoreV1Api", "event", True, "ev"),
@@ -156,6 +187,18 @@ KINDS: tuple[Kind, ...] = (
         "storage_class",
         False,
         "sc",
+    ),
+    # Trivy Operator's reports: a custom resource, read through CustomObjectsApi.
+    _k(
+        "vulnerabilityreports",
+        "VulnerabilityReport",
+        "aquasecurity.github.io",
+        "v1alpha1",
+        "CustomObjectsApi",
+        "custom_object",
+        True,
+        "vuln",
+        "vulns",
     ),
 )
 

@@ -253,7 +253,7 @@ class KubeReader:
                     self._hit()
                     return found
             api = self._api(spec)
-            args = (name, ns) if spec.namespaced else (name,)
+            args = spec.args(ns, name)
             obj = self._call(getattr(api, spec.read_method), args, {}, "get", spec, ns, name)
             _stamp(obj, spec)
             with self._lock:
@@ -395,7 +395,7 @@ class KubeReader:
     ) -> Objects:
         api = self._api(spec)
         method = getattr(api, spec.list_method(all_namespaces=ns is None))
-        args = (ns,) if spec.namespaced and ns is not None else ()
+        args = spec.args(ns)
         restarted = False
         items: Objects = []
         token: str | None = None

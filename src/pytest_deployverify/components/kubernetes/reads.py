@@ -8,16 +8,22 @@
 * ``read_pod_logs``: bounded tails of the workloads' container logs (and of the previous
   instance of containers that restarted), read concurrently.
 * ``read_manifests``: pre-deploy mode, the same ``KubeObjects`` from rendered YAML.
+* ``read_image_scans``: the vulnerability reports of the images: Trivy Operator's
+  VulnerabilityReports in the namespace (one LIST; live only) and the report files the profile
+  names (Trivy JSON, SARIF 2.1.0).
 
 Every request goes through the read-only ``KubeReader``. No pytest.
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pytest_deployverify.checks.findings import NotApplicable
 from pytest_deployverify.checks.kube.objects import dig, mapping, name, sequence
 from pytest_deployverify.checks.kube.snapshots import (
     CLUSTER_KINDS,
@@ -29,6 +35,12 @@ from pytest_deployverify.checks.kube.snapshots import (
     Scope,
     VerifierAccess,
     WorkloadError,
+)
+from pytest_deployverify.checks.kube.vulns import (
+    ImageReport,
+    ImageScans,
+    operator_reports,
+    reports_from_document,
 )
 from pytest_deployverify.components.errors import ComponentUnavailable, ReadError
 from pytest_deployverify.components.kubernetes.errors import (
@@ -243,3 +255,73 @@ def read_manifests(path: Path, section: KubernetesConfig) -> KubeObjects:
         namespace=section.namespace,
         origins=manifests.locations,
     )
+
+
+def read_image_scans(
+    reader: KubeReader | None,
+    section: KubernetesConfig,
+    *,
+    live: bool,
+    cwd: Path | None = None,
+    clock: Callable[[], float] = time.time,
+) -> ImageScans:
+    """The vulnerability reports ``[kubernetes.expect.vulnerabilities]`` names: the namespace's
+    VulnerabilityReports (live, with ``cluster = true``; a cluster that does not serve them has
+    none, and the snapshot says so) and the report files. A file that cannot be read or is no
+    report fails the read (``ReadError`` naming the file); so does a 403 on the reports."""
+    scan = section.expect.vulnerabilities
+    if scan is None:  # pragma: no cover - the component checks first
+        raise ValueError("[kubernetes.expect.vulnerabilities] is not set")
+    ns = section.namespace
+    reports: list[ImageReport] = []
+    sources: list[str] = []
+    notes: list[str] = []
+    if scan.cluster and live and reader is not None:
+        try:
+            found = reader.list("VulnerabilityReport", ns)
+        except KubeNotFound:
+            sources.append(f"VulnerabilityReports in namespace {ns}: not served")
+            notes.append(
+                f"{reader.endpoint} does not serve VulnerabilityReports "
+                "(aquasecurity.github.io/v1alpha1): Trivy Operator is not installed"
+            )
+        except KubeError as exc:
+            raise _read_error(reader, "reading the VulnerabilityReports", exc) from None
+        else:
+            reports += operator_reports(found)
+            sources.append(f"{len(found)} VulnerabilityReport(s) in namespace {ns}")
+    elif scan.cluster and not live:
+        notes.append("the cluster's VulnerabilityReports are read live, after the deploy")
+    if not live and not scan.reports:
+        raise NotApplicable(
+            "pre-deploy mode: the running images' VulnerabilityReports are judged live; list "
+            "report files in [kubernetes.expect.vulnerabilities] reports to judge the "
+            "manifests' images before the deploy"
+        )
+    base = cwd or Path.cwd()
+    for entry in scan.reports:
+        reports += read_report_file(base / Path(entry).expanduser(), entry)
+        sources.append(f"report file {entry}")
+    return ImageScans(tuple(reports), tuple(sources), tuple(notes), taken_at=clock())
+
+
+def read_report_file(path: Path, shown: str) -> list[ImageReport]:
+    """The image reports in one scanner report file; ``ReadError`` says what is wrong with it."""
+    where = f"report file {shown}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        problem = f"does not exist (looked for {path}); write the scanner's report there first"
+        raise ReadError(COMPONENT, where, "reading a vulnerability report", problem) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be read: {exc}"
+        raise ReadError(COMPONENT, where, "reading a vulnerability report", problem) from None
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        problem = f"is not JSON ({exc}); write it with --format json or --format sarif"
+        raise ReadError(COMPONENT, where, "reading a vulnerability report", problem) from None
+    try:
+        return reports_from_document(doc, shown)
+    except ValueError as exc:
+        raise ReadError(COMPONENT, where, "reading a vulnerability report", str(exc)) from None

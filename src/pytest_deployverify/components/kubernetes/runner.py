@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_deployverify.checks.declarations import CheckSpec
 from pytest_deployverify.checks.findings import NOT_APPLICABLE_PREFIX, NotApplicable
-from pytest_deployverify.checks.kube import capacity, config, network, rbac, rollout, rules
+from pytest_deployverify.checks.kube import capacity, config, network, rbac, rollout, rules, vulns
 from pytest_deployverify.checks.kube import items as declared
 from pytest_deployverify.checks.kube.drift import drift_findings
 from pytest_deployverify.checks.kube.env import main_container, secret_value
@@ -40,7 +40,7 @@ from pytest_deployverify.checks.kube.objects import (
     sequence,
     subject,
 )
-from pytest_deployverify.checks.kube.scan import OTHERS, Scanner, ScanSettings, scopes_of
+from pytest_deployverify.checks.kube.scan import OTHERS, Located, Scanner, ScanSettings, scopes_of
 from pytest_deployverify.checks.kube.snapshots import (
     KubeObjects,
     ObjectsUnavailable,
@@ -84,6 +84,7 @@ _BODIES = {
     declared.HELM_RELEASE.id: "_helm_release",
     declared.HELM_DRIFT.id: "_helm_drift",
     declared.POD_LOG_SECRETS.id: "_pod_logs",
+    declared.IMAGE_VULNS.id: "_image_vulns",
 }
 
 Read = Callable[[str], Any]
@@ -146,6 +147,10 @@ class KubeChecklist:
                     snapshots[ref] = reads.read_access(reader, section)
                 elif ref == declared.POD_LOGS:
                     snapshots[ref] = reads.read_pod_logs(reader, section, objects)
+                elif ref == declared.IMAGE_SCANS:
+                    if section.expect.vulnerabilities is None:
+                        raise NotApplicable("[kubernetes.expect.vulnerabilities] is not set")
+                    snapshots[ref] = reads.read_image_scans(reader, section, live=True)
                 elif ref == declared.SCHEMA_READ:
                     raise NotApplicable("objects read from the API server were validated by it")
                 else:
@@ -540,7 +545,15 @@ class KubeChecklist:
         nodes = self.objects.objects("Node", None)
         # Every pod bound to a node takes room, whatever its namespace.
         pods = self.objects.objects("Pod", None)
-        rec.findings += capacity.node_headroom_findings(workload, nodes, pods)
+        margin = self.expect.capacity_margin
+        peak = (
+            capacity.peak_replicas(workload, self._ns("HorizontalPodAutoscaler"))
+            if self.expect.capacity_worst_case
+            else None
+        )
+        rec.findings += capacity.node_headroom_findings(
+            workload, nodes, pods, peak=peak, margin=margin
+        )
         need = capacity.pod_requests(pod_spec(workload))
         rec.observe(
             "per pod requests",
@@ -548,6 +561,42 @@ class KubeChecklist:
             note=f"{len(capacity.eligible_nodes(pod_spec(workload), nodes))} eligible node(s)",
         )
         rec.observe("replicas", dig(workload, "spec", "replicas"))
+        rec.observe(
+            "worst case (pods at once)",
+            peak.count if peak is not None else None,
+            note=peak.because
+            if peak is not None
+            else "[kubernetes.expect] capacity_worst_case = false: the current replicas only",
+        )
+        rec.observe(
+            "room per eligible node (more pods of this workload)",
+            capacity.node_room(workload, nodes, pods, margin=margin),
+            note=f"keeping {margin:.0%} of each node's CPU and memory free "
+            "([kubernetes.expect] capacity_margin)"
+            if margin
+            else None,
+        )
+        claims = capacity.claimed_volumes(workload)
+        if not claims:
+            rec.observe(
+                "persistent volumes",
+                [],
+                note="the workload claims no PersistentVolumeClaim (how full a volume is, from "
+                "kubelet volume stats, is not read)",
+            )
+            return
+        pvcs = self._ns("PersistentVolumeClaim")
+        classes = self.objects.objects("StorageClass", None)
+        rec.findings += capacity.volume_findings(
+            workload, pvcs, classes, require_expansion=self.expect.require_volume_expansion
+        )
+        rec.observe(
+            "persistent volumes",
+            capacity.volume_summary(workload, pvcs, classes),
+            expected="Bound, capacity >= requested"
+            + (", expandable StorageClass" if self.expect.require_volume_expansion else ""),
+            note="how full a volume is (kubelet volume stats) is not read",
+        )
 
     def _image_size(self, rec: _Record, ref: str) -> None:
         limit = self.expect.image_size_limit_mb
@@ -651,6 +700,39 @@ class KubeChecklist:
             expected=[],
         )
 
+    def _image_vulns(self, rec: _Record) -> None:
+        expect = self.expect.vulnerabilities
+        assert expect is not None  # the declaration needs it
+        scans: vulns.ImageScans = self.read(declared.IMAGE_SCANS)
+        if self.objects.live:
+            images = vulns.running_images(self._ns("Pod"))
+            what = f"the pods of namespace {self.namespace}"
+        else:
+            images = vulns.template_images(self.scanner.workloads())
+            what = f"the pod templates of {self.objects.where}"
+        if not images:
+            raise _NotApplicable(f"no image runs in {what}")
+        verdicts = vulns.judge_images(
+            images, scans, expect, waiver_max_days=self.profile.policy.waiver_max_days
+        )
+        for verdict in verdicts:
+            rec.findings += verdict.findings
+            owner = verdict.image.owners[0] if verdict.image.owners else ("Image", "", "")
+            rec.located += [Located(f, owner, owner) for f in verdict.findings]
+        rec.observe(
+            "reports read",
+            list(scans.sources),
+            note="; ".join(scans.notes) or None,
+        )
+        rec.observe(
+            "images judged",
+            [verdict.summary() for verdict in verdicts],
+            expected=f"a report (matched by digest where known) younger than "
+            f"{expect.max_report_age}; no vulnerability at or above {expect.severity.value} "
+            "but those an ignore entry in force accepts",
+            source=what,
+        )
+
     # ---- shared pieces -----------------------------------------------------------------------
 
     def _public_host(self) -> str:
@@ -679,10 +761,19 @@ class KubeChecklist:
 
 
 def manifest_reads(objects: KubeObjects, section: KubernetesConfig) -> Read:
-    """What pre-deploy mode reads besides the objects: their schema validation."""
+    """What pre-deploy mode reads besides the objects: their schema validation, and the
+    vulnerability report files the profile names."""
     cache: dict[str, Any] = {}
 
     def read(ref: str) -> Any:
+        if ref == declared.IMAGE_SCANS:
+            if section.expect.vulnerabilities is None:
+                raise NotApplicable("[kubernetes.expect.vulnerabilities] is not set")
+            if ref not in cache:
+                from pytest_deployverify.components.kubernetes.reads import read_image_scans
+
+                cache[ref] = read_image_scans(None, section, live=False)
+            return cache[ref]
         if ref != declared.SCHEMA_READ:
             raise NotApplicable(PREDEPLOY_SKIP)
         if ref not in cache:
