@@ -22,13 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_network_delay import read_env  # noqa: E402
+from bench_network_delay import attest_shipped_manual, read_env  # noqa: E402
 
 
 def run_checklist(env: dict[str, str], out: Path) -> dict[str, object]:
     command = [
         PYTHON, "-m", "pytest", "verify", "--env", "sandbox", "-p", "no:cacheprovider", "-q",
-        "--signoff", str(out),
+        "--signoff", str(out), *attest_shipped_manual(),
     ]  # fmt: skip
     subprocess.run(command, env={**env}, cwd=ROOT, capture_output=True, text=True, check=False)
     document: dict[str, object] = json.loads(out.read_text())
@@ -40,6 +40,10 @@ def main() -> None:
     parser.add_argument("--at", type=float, nargs="+", default=[0, 30, 60], metavar="MINUTES")
     args = parser.parse_args()
     import os
+    import signal
+
+    # A background run is stopped with SIGTERM: unwind, so the sandbox is stopped by its PIDs.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
 
     with tempfile.TemporaryDirectory(prefix="dv-bench-decay-") as tmp:
         state = Path(tmp) / "sandbox"
@@ -65,6 +69,9 @@ def main() -> None:
                     f"{counts['by_outcome']}; broken: {broken or 'none'}",
                     flush=True,
                 )
+                for check in checks:
+                    if check["outcome"] in ("failed", "error"):
+                        print(f"         {check['check_id']}: {check['reason'][:300]}", flush=True)
         finally:
             subprocess.run(
                 [PYTHON, "-m", "sandbox", "down", "--state", str(state)], cwd=ROOT, check=False
