@@ -885,7 +885,7 @@ def _cell(text: str) -> str:
 def current() -> str:
     """SEEDS.md as the installed declarations render it."""
     from pytest_deployverify.checks.manual import SHIPPED_MANUAL
-    from pytest_deployverify.checks.rollback import CHECKS as ROLLBACK_CHECKS
+    from pytest_deployverify.checks.rollback_checks import CHECKS as ROLLBACK_CHECKS
     from pytest_deployverify.components.catalog import all_components, check_catalog
 
     titles = {key: spec.title for key, spec in check_catalog(all_components()).items()}

@@ -21,7 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_deployverify.checks.declarations import declare, needs
 from pytest_deployverify.checks.findings import Finding, Rule, Severity
 from pytest_deployverify.checks.gates import (
     READY_MADE,
@@ -47,6 +46,13 @@ from pytest_deployverify.checks.kube.objects import (
     parse_time,
     pod_spec,
     sequence,
+)
+from pytest_deployverify.checks.rollback_checks import (
+    CHECKS,
+    HELM_ROLLBACK,
+    NO_FAILED_PODS,
+    RECOVERED,
+    RUNNING,
 )
 from pytest_deployverify.checks.versions import compare_versions, same_version
 from pytest_deployverify.profile.fields import format_duration, parse_duration
@@ -575,63 +581,3 @@ def recovery_findings(
         elif result.outcome is not GateOutcome.PASS:
             found.append(NOT_RECOVERED(subject, f"has not recovered: {result.message}"))
     return found
-
-
-# -- declarations --------------------------------------------------------------------------------------
-
-RUNNING = declare(
-    "ROLLBACK-RUNNING",
-    title="The release rolled back to runs everywhere",
-    section="infra",
-    severity="critical",
-    components=("kubernetes", "http"),
-    keys=("kubernetes.workloads", "kubernetes.expect.container", "http.expect.version_path"),
-    reads=("kubernetes.objects", "http.version"),
-    applies=needs("kubernetes.workloads"),
-    description="Rollback runs (--rollback-to VERSION): every [kubernetes] workload's image and "
-    "every one of its running pods carry VERSION, and the version endpoint (when [http] is "
-    "configured) reports it.",
-)
-
-NO_FAILED_PODS = declare(
-    "ROLLBACK-NO-FAILED-PODS",
-    title="No pod of the failed release remains",
-    section="infra",
-    severity="critical",
-    components=("kubernetes",),
-    keys=("version", "kubernetes.workloads"),
-    reads=("kubernetes.objects",),
-    description="Rollback runs: no pod of the namespace still runs the failed release (the "
-    "profile's version) in an image of the workloads, or carries it in its "
-    "app.kubernetes.io/version label; each one left is named.",
-)
-
-HELM_ROLLBACK = declare(
-    "ROLLBACK-HELM",
-    title="The Helm release's latest revision is the rollback to the previous release",
-    section="infra",
-    severity="critical",
-    components=("kubernetes",),
-    keys=("kubernetes.expect.helm",),
-    reads=("kubernetes.objects",),
-    applies=needs("kubernetes.expect.helm"),
-    description="Rollback runs: the latest revision of [kubernetes.expect.helm] release was "
-    "made by helm rollback ('Rollback to N'), is deployed, and carries VERSION, as revision N "
-    "does; its time is the rollback time unless --rollback-at says otherwise.",
-)
-
-RECOVERED = declare(
-    "ROLLBACK-RECOVERED",
-    title="The rollback triggers recovered after the rollback (error rate, P95 latency)",
-    section="monitoring",
-    severity="high",
-    components=("prometheus", "kubernetes"),
-    keys=("rollback.triggers", "rollback.recovery", "rollback.settle", "gates"),
-    reads=("prometheus.gates",),
-    description="Rollback runs: each [rollback] triggers gate (default the ready-made "
-    "rollback_error_rate and rollback_p95_latency) held at every point of the recovery window, "
-    "which starts [rollback] settle after the rollback time (the Helm revision's, or "
-    "--rollback-at); too early a run is inconclusive.",
-)
-
-CHECKS = (RUNNING, NO_FAILED_PODS, HELM_ROLLBACK, RECOVERED)

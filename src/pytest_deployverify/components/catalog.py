@@ -13,8 +13,9 @@ also return components from the ``pytest_deployverify_components`` hook. ``profi
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -26,19 +27,23 @@ from pytest_deployverify.profile.loader import LoadedProfile
 from pytest_deployverify.profile.model import Profile, SectionSpec
 
 ENTRY_POINT_GROUP = "pytest_deployverify.components"
+# The profile's own top-level keys (name, version, policy, waivers...): no component owns them.
+PROFILE_KEYS = frozenset(field.name for field in dataclasses.fields(Profile))  # type: ignore[arg-type]
 
-# module:attribute of each built-in component, in checklist order.
-BUILTIN = (
-    "pytest_deployverify.components.kubernetes:component",
-    "pytest_deployverify.components.redis:component",
-    "pytest_deployverify.components.postgres:component",
-    "pytest_deployverify.components.prometheus:component",
-    "pytest_deployverify.components.alertmanager:component",
-    "pytest_deployverify.components.grafana:component",
-    "pytest_deployverify.components.tracing:component",
-    "pytest_deployverify.components.logs:component",
-    "pytest_deployverify.components.http:component",
-    "pytest_deployverify.components.services:component",
+# module:attribute of each built-in component, in checklist order, with the profile tables it
+# owns: a run of only the team's own checks imports just the components its profile configures
+# (the test suite checks these tables against the components' sections).
+BUILTIN: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("pytest_deployverify.components.kubernetes:component", ("kubernetes",)),
+    ("pytest_deployverify.components.redis:component", ("redis",)),
+    ("pytest_deployverify.components.postgres:component", ("postgres",)),
+    ("pytest_deployverify.components.prometheus:component", ("prometheus", "gates")),
+    ("pytest_deployverify.components.alertmanager:component", ("alertmanager",)),
+    ("pytest_deployverify.components.grafana:component", ("grafana",)),
+    ("pytest_deployverify.components.tracing:component", ("tracing",)),
+    ("pytest_deployverify.components.logs:component", ("logs",)),
+    ("pytest_deployverify.components.http:component", ("http",)),
+    ("pytest_deployverify.components.services:component", ("services",)),
 )
 
 
@@ -66,9 +71,12 @@ def _as_components(value: Any, where: str) -> list[Component]:
     return items
 
 
-def builtin_components() -> list[Component]:
+def builtin_components(tables: Collection[str] | None = None) -> list[Component]:
+    """The built-in components; with ``tables``, only those owning one of these profile tables."""
     found: list[Component] = []
-    for target in BUILTIN:
+    for target, owned in BUILTIN:
+        if tables is not None and not set(owned) & set(tables):
+            continue
         try:
             value = _resolve(target)
         except Exception as exc:  # a broken install: one line naming the module, not a traceback
@@ -94,10 +102,22 @@ def entry_point_components() -> list[Component]:
     return found
 
 
-def all_components(extra: Iterable[Component] = ()) -> list[Component]:
-    """Built-ins, then entry points, then ``extra`` (from hooks); a name may be registered once."""
+def all_components(
+    extra: Iterable[Component] = (), *, tables: Collection[str] | None = None
+) -> list[Component]:
+    """Built-ins, then entry points, then ``extra`` (from hooks); a name may be registered once.
+
+    ``tables`` (a profile's top-level keys) limits the built-ins to those the profile configures;
+    a table no loaded component owns brings in every built-in, so an unknown table is reported
+    exactly as in a full load."""
+    others = [*entry_point_components(), *extra]
+    builtins = builtin_components(tables)
+    if tables is not None:
+        owned = {spec.key for c in [*builtins, *others] for spec in c.sections}
+        if set(tables) - owned - PROFILE_KEYS:
+            builtins = builtin_components()
     result: dict[str, Component] = {}
-    for component in [*builtin_components(), *entry_point_components(), *extra]:
+    for component in [*builtins, *others]:
         known = result.get(component.name)
         if known is not None and known is not component:
             raise ComponentLoadError(f"two components are named {component.name!r}")
@@ -125,7 +145,7 @@ def profile_sections(components: Sequence[Component]) -> list[SectionSpec]:
 def check_catalog(components: Sequence[Component]) -> Catalog:
     """Every check the components declare, and the checklist's own that span several of them
     (rollback verification: Kubernetes, the HTTP version endpoint and Prometheus)."""
-    from pytest_deployverify.checks.rollback import CHECKS as ROLLBACK_CHECKS
+    from pytest_deployverify.checks.rollback_checks import CHECKS as ROLLBACK_CHECKS
 
     own = (spec for component in components for spec in component.checks)
     return Catalog([*own, *ROLLBACK_CHECKS])

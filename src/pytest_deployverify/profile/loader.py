@@ -13,7 +13,7 @@ import errno
 import os
 import re
 import tomllib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,10 +126,11 @@ def load_profile(
     environ: Mapping[str, str],
     *,
     display_root: Path | None = None,
-    sections: Iterable[SectionSpec] = (),
+    sections: Iterable[SectionSpec] | Callable[[Collection[str]], Iterable[SectionSpec]] = (),
 ) -> LoadedProfile:
     """Find, read, interpolate and validate profile ``name``; ``sections`` are the components'
-    tables (``components.catalog.profile_sections()`` for the registered components)."""
+    tables (``components.catalog.profile_sections()`` for the registered components), or a
+    function of the profile's top-level keys returning them (to load only what it configures)."""
     path = profile_path(name, folder, display_root)
     shown = _display(path, display_root)
     text = _read(path, shown)
@@ -155,8 +156,9 @@ def load_profile(
         interpolated = _interpolate(raw, variables, (), shown, text)
     except ProfileError as exc:
         raise exc.redacted(variables.inserted) from None
+    specs = sections(tuple(raw)) if callable(sections) else sections
     try:
-        profile = Profile.from_dict(interpolated, sections)
+        profile = Profile.from_dict(interpolated, specs)
     except SchemaError as exc:
         raise _explain(exc, shown, text, variables) from None
     return LoadedProfile(profile=profile, path=path, variables=tuple(dict.fromkeys(variables.used)))

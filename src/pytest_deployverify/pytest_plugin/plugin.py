@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Generator, Mapping
+from collections.abc import Collection, Generator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from pytest_deployverify.components.catalog import (
 from pytest_deployverify.components.errors import ComponentUnavailable, NotConfigured, ReadError
 from pytest_deployverify.evidence import Evidence
 from pytest_deployverify.profile.loader import LoadedProfile, ProfileError, load_profile
-from pytest_deployverify.profile.model import Profile
+from pytest_deployverify.profile.model import Profile, SectionSpec
 from pytest_deployverify.profile.secrets import MASK, Redactor, Secret
 from pytest_deployverify.profile.settings import DEFAULT_ENV_DIR, SettingError, resolve
 from pytest_deployverify.pytest_plugin import fixtures as _fixtures
@@ -229,12 +229,30 @@ def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
         ini_value=lambda: _ini(config, "deployverify_env_dir"),
         default=DEFAULT_ENV_DIR,
     )
+    checklist = resolve(
+        option="--checklist",
+        cli_value=config.getoption("deployverify_checklist"),
+        env_var="DEPLOYVERIFY_CHECKLIST",
+        environ=environ,
+        ini_name="deployverify_checklist",
+        ini_value=lambda: _ini(config, "deployverify_checklist"),
+        default=ALL,
+    )
+    try:
+        choice = parse_checklist_choice(checklist.value or ALL)
+    except ValueError as exc:
+        raise pytest.UsageError(f"deployverify: {checklist.source}: {exc}") from None
     components: list[Component] = []
-    if env.value:  # a run that verifies no environment pays nothing for the components
+
+    def configured(tables: Collection[str] | None) -> list[SectionSpec]:
+        # A run that verifies no environment pays nothing for the components; one without the
+        # shipped checklist imports only the components its profile configures.
         try:
-            components = all_components(_hooked_components(config))
+            components[:] = all_components(_hooked_components(config), tables=tables)
         except ComponentLoadError as exc:
             raise pytest.UsageError(f"deployverify: {exc}") from None
+        return profile_sections(components)
+
     redactor = Redactor()
     if environ.get(SIGNING_KEY_VAR):
         redactor.add(environ[SIGNING_KEY_VAR])
@@ -255,7 +273,7 @@ def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
                 folder,
                 environ,
                 display_root=config.rootpath,
-                sections=profile_sections(components),
+                sections=configured if not choice.enabled else lambda tables: configured(None),
             )
         except ProfileError as exc:
             raise pytest.UsageError(f"deployverify: {exc}") from None
@@ -269,19 +287,6 @@ def _context(config: pytest.Config, environ: Mapping[str, str]) -> RunContext:
         profile = configure_rollback(
             config, profile, environ, lambda: _ini(config, "deployverify_rollback_to")
         )
-    checklist = resolve(
-        option="--checklist",
-        cli_value=config.getoption("deployverify_checklist"),
-        env_var="DEPLOYVERIFY_CHECKLIST",
-        environ=environ,
-        ini_name="deployverify_checklist",
-        ini_value=lambda: _ini(config, "deployverify_checklist"),
-        default=ALL,
-    )
-    try:
-        choice = parse_checklist_choice(checklist.value or ALL)
-    except ValueError as exc:
-        raise pytest.UsageError(f"deployverify: {checklist.source}: {exc}") from None
     return RunContext(
         env=env,
         env_dir=env_dir,

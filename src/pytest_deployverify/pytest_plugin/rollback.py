@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pytest_deployverify.checks.rollback import RollbackTarget, rollback_profile
 from pytest_deployverify.checks.versions import same_version
 from pytest_deployverify.profile.model import Profile
 from pytest_deployverify.profile.settings import SettingError, resolve
 from pytest_deployverify.pytest_plugin.options import parse_rollback_at
 from pytest_deployverify.signoff.model import RollbackInfo
+
+if TYPE_CHECKING:
+    # The rollback checks read Kubernetes objects: imported only by a run that verifies one.
+    from pytest_deployverify.checks.rollback import RollbackTarget
 
 ROLLBACK_TO_VARIABLE = "DEPLOYVERIFY_ROLLBACK_TO"
 ROLLBACK_AT_VARIABLE = "DEPLOYVERIFY_ROLLBACK_AT"
@@ -27,7 +31,7 @@ ROLLBACK_INI = "deployverify_rollback_to"
 CHECKLIST_MODULE = "pytest_deployverify.checklist.test_rollback"
 
 # The rollback a run verifies (absent: the run verifies a deployment).
-ROLLBACK = pytest.StashKey[tuple[RollbackTarget, RollbackInfo]]()
+ROLLBACK = pytest.StashKey[tuple["RollbackTarget", RollbackInfo]]()
 
 
 def rollback_of(config: pytest.Config) -> tuple[RollbackTarget, RollbackInfo] | None:
@@ -78,6 +82,8 @@ def configure_rollback(
             f"{chosen.source} {to}: that is the profile's own version, the release that was "
             "rolled back; name the previous release, the one the rollback restored"
         )
+    from pytest_deployverify.checks.rollback import RollbackTarget, rollback_profile
+
     target = RollbackTarget(
         to_version=to,
         failed_version=failed,
