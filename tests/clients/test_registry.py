@@ -88,7 +88,14 @@ def test_not_configured_names_component_environment_and_table() -> None:
 
 
 def test_unknown_component_is_a_programming_error() -> None:
-    with pytest.raises(KeyError, match="unknown component 'grafana'"):
+    with pytest.raises(KeyError, match="unknown component 'rabbitmq'"):
+        ComponentRegistry(PROFILE, []).client("rabbitmq")
+
+
+def test_a_builtin_component_not_loaded_is_known_and_not_configured() -> None:
+    # A run of only the team's checks loads the components its profile configures; a test that
+    # asks for another built-in one is told it is not configured, as in a full load.
+    with pytest.raises(NotConfigured, match="grafana is not configured"):
         ComponentRegistry(PROFILE, []).client("grafana")
 
 

@@ -87,6 +87,18 @@ def builtin_components(tables: Collection[str] | None = None) -> list[Component]
     return found
 
 
+def builtin_named(name: str) -> Component | None:
+    """The built-in component called ``name``, imported now (a run that loaded only the
+    configured ones meets a team's test asking for another), or None."""
+    for target, _ in BUILTIN:
+        module = target.partition(":")[0]
+        if module.rsplit(".", 1)[-1] == name:
+            for component in _as_components(_resolve(target), target):
+                if component.name == name:
+                    return component
+    return None
+
+
 def entry_point_components() -> list[Component]:
     """Components other installed packages register, in entry-point name order."""
     found: list[Component] = []

@@ -104,11 +104,18 @@ class ComponentRegistry:
         return dict(self._components)
 
     def component(self, name: str) -> Component:
-        try:
-            return self._components[name]
-        except KeyError:
-            known = ", ".join(self._components) or "none"
-            raise KeyError(f"unknown component {name!r}; known components: {known}") from None
+        found = self._components.get(name)
+        if found is None:
+            # A run loads only the components its profile configures; a built-in one asked for
+            # by name is still known (and, having no table, not configured).
+            from pytest_deployverify.components.catalog import builtin_named
+
+            found = builtin_named(name)
+            if found is None:
+                known = ", ".join(self._components) or "none"
+                raise KeyError(f"unknown component {name!r}; known components: {known}")
+            self._components[name] = found
+        return found
 
     def configured(self, name: str) -> bool:
         return self.component(name).configured_in(self.profile)
