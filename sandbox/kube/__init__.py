@@ -9,12 +9,15 @@ The official `kubernetes` client talks to it exactly as to a real cluster::
 
 Tests shape the cluster through `kube.store` (put/delete/load_yaml/replace_all), container logs
 through `kube.logs` (`GET .../pods/{name}/log`), RBAC through `kube.access`, failures through
-`kube.faults`, and read the request log with `kube.count(...)`.
+`kube.faults`, and read the request log with `kube.count(...)`. Jobs and CronJobs (with the
+pods and runs their controllers make) come from `make_job` / `make_cronjob`, put into the store
+by the test: the default fixtures hold none.
 """
 
 from __future__ import annotations
 
 from sandbox.kube.access import AccessPolicy, Rule, rule
+from sandbox.kube.batch import batch_network_policy, batch_pod_template, make_cronjob, make_job
 from sandbox.kube.emulator import DEFAULT_FIXTURES_DIR, KubeEmulator
 from sandbox.kube.faults import Faults
 from sandbox.kube.generate import default_pod_template, make_pods
@@ -33,10 +36,14 @@ __all__ = [
     "PodLogs",
     "RequestRecord",
     "Rule",
+    "batch_network_policy",
+    "batch_pod_template",
     "decode_release",
     "default_pod_template",
     "encode_release",
     "kubeconfig_document",
+    "make_cronjob",
+    "make_job",
     "make_pods",
     "release_secret",
     "rule",

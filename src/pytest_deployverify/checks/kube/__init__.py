@@ -8,7 +8,7 @@ functions judge and return ``Finding``s made by the ``Rule`` objects of ``rules`
 Modules: ``items`` (the checklist items, declared once, and what the runner needs of each),
 ``rules`` (every finding id), ``expectations`` (``[kubernetes.expect]``), ``snapshots`` (what the
 component reads), ``workloads`` (hygiene + availability; ``containers``, ``security``),
-``rollout``, ``config`` (``env``, ``sensitive``), ``network``, ``rbac``, ``capacity``
+``rollout``, ``jobs`` (Jobs and CronJobs: run to completion), ``config`` (``env``, ``sensitive``), ``network``, ``rbac``, ``capacity``
 (``quantities``, ``images``), ``helm`` and ``drift``, ``predeploy``, ``logs``, ``vulns`` (the
 running images against their vulnerability reports).
 """
@@ -31,6 +31,7 @@ from pytest_deployverify.checks.kube.config import (
     sensitive_env_findings,
 )
 from pytest_deployverify.checks.kube.items import CHECKS, PLANS
+from pytest_deployverify.checks.kube.jobs import cronjob_findings, job_findings, job_progress
 from pytest_deployverify.checks.kube.network import (
     host_resolves_to,
     ingress_findings,
@@ -60,10 +61,13 @@ __all__ = [
     "RULES",
     "Progress",
     "configmap_sensitive_findings",
+    "cronjob_findings",
     "expected_env_findings",
     "host_resolves_to",
     "image_size_findings",
     "ingress_findings",
+    "job_findings",
+    "job_progress",
     "judge_images",
     "namespace_findings",
     "network_policy_findings",

@@ -147,9 +147,27 @@ def surge_of(value: object, replicas: int, default: str = "25%") -> int:
     return max(0, as_int(raw))
 
 
+def pods_at_once(workload: KubeObject) -> int:
+    """How many pods the workload runs at once: spec.replicas; for a Job (a CronJob's Jobs) its
+    parallelism, no more than its completions."""
+    if kind(workload) in ("Job", "CronJob"):
+        spec = mapping(
+            dig(workload, "spec", "jobTemplate", "spec")
+            if kind(workload) == "CronJob"
+            else workload.get("spec")
+        )
+        parallel = as_int(spec.get("parallelism"), 1)
+        completions = spec.get("completions")
+        return min(parallel, as_int(completions, parallel)) if completions is not None else parallel
+    return as_int(dig(workload, "spec", "replicas"), 1)
+
+
 def peak_replicas(workload: KubeObject, hpas: Iterable[KubeObject] = ()) -> Peak:
     """The worst case the rollout and the autoscaler can reach (see ``Peak``)."""
     workload_kind = kind(workload)
+    if workload_kind in ("Job", "CronJob"):
+        count = pods_at_once(workload)
+        return Peak(count, 0, f"{count} pod(s) at once (parallelism; no rolling update)")
     strategy = mapping(
         dig(workload, "spec", "strategy" if workload_kind == "Deployment" else "updateStrategy")
     )
@@ -223,11 +241,7 @@ def node_headroom_findings(
     need = pod_requests(spec)
     fits = node_room(workload, nodes, pods, margin=margin)
     daemon = kind(workload) == "DaemonSet"
-    wanted = (
-        len(fits)
-        if daemon
-        else (replicas if replicas is not None else as_int(dig(workload, "spec", "replicas"), 1))
-    )
+    wanted = len(fits) if daemon else (replicas if replicas is not None else pods_at_once(workload))
     total = sum(fits.values())
     per_node = ", ".join(f"{n}: {fit}" for n, fit in sorted(fits.items())) or "no eligible node"
     requesting = f"requesting cpu {format_cpu(need['cpu'])}, memory {format_bytes(need['memory'])}"

@@ -44,6 +44,20 @@ class Direction(StrEnum):
     EGRESS = "egress"
 
 
+def _cronjob_name(text: str) -> str:
+    """A CronJob named as in [kubernetes] workloads (``CronJob/NAME``, ``cj/NAME``) or by name."""
+    head, sep, tail = text.partition("/")
+    if not text.strip() or (sep and (head.lower() not in ("cronjob", "cj") or not tail)):
+        raise ValueError(
+            f"{text!r} is not a CronJob: write its name, or CronJob/NAME as in [kubernetes] "
+            "workloads"
+        )
+    return text
+
+
+CronJobName = Annotated[str, _cronjob_name]
+
+
 @model
 class RolloutWait:
     """``[kubernetes.expect.rollout]``: how long the rollout check waits for the rollout to settle.
@@ -299,6 +313,11 @@ class KubeExpectations:
     # The StorageClass of the workload's bound volumes must allow volume expansion.
     require_volume_expansion: bool = False
 
+    # CronJobs suspended on purpose in this environment (`suspended_cronjobs =
+    # ["CronJob/report-nightly"]`, or the bare name): K8S-ROLLOUT accepts them suspended and says
+    # so; any other suspended CronJob in [kubernetes] workloads fails it.
+    suspended_cronjobs: tuple[CronJobName, ...] = ()
+
     helm: HelmExpectations | None = None
     rollout: RolloutWait = dataclasses.field(default_factory=RolloutWait)
     pod_logs: PodLogScan = dataclasses.field(default_factory=PodLogScan)
@@ -319,3 +338,7 @@ class KubeExpectations:
     # Pre-deploy mode from the profile: rendered manifests (a file or a folder; relative paths
     # from the rootdir). --manifests PATH on the command line wins.
     manifests: str | None = None
+
+    def suspended_ok(self, cronjob: str) -> bool:
+        """Is the CronJob named ``cronjob`` listed in ``suspended_cronjobs``?"""
+        return cronjob in {entry.rpartition("/")[2] for entry in self.suspended_cronjobs}

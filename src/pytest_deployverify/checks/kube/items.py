@@ -92,9 +92,12 @@ ROLLOUT = _kube(
         f"{X}.image_digest",
         f"{X}.max_restarts",
         f"{X}.rollout",
+        f"{X}.suspended_cronjobs",
     ),
     description="Every workload's rollout observed and complete, its pods Ready without "
-    "restarts, the app container on the release version (and pinned digest).",
+    "restarts, the app container on the release version (and pinned digest). A Job has "
+    "completed (not failed, not still running once the rollout wait is over); a CronJob is not "
+    "suspended (unless suspended_cronjobs lists it) and its most recent run did not fail.",
 )
 RESOURCES = _kube(
     "K8S-RESOURCES",
@@ -499,6 +502,9 @@ PLANS: Mapping[str, Plan] = MappingProxyType(
                 r.POD_IMAGE_PULL,
                 r.POD_CREATE,
                 r.POD_RESTARTS,
+                r.JOB_FAILED,
+                r.JOB_NOT_COMPLETE,
+                r.CRONJOB_SUSPENDED,
             ),
             live_only=True,
         ),

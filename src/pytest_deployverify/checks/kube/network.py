@@ -13,6 +13,7 @@ from typing import Any
 from pytest_deployverify.checks.findings import Finding
 from pytest_deployverify.checks.kube import rules
 from pytest_deployverify.checks.kube.objects import (
+    RUN_TO_COMPLETION_KINDS,
     KubeObject,
     condition_true,
     dig,
@@ -296,6 +297,8 @@ def network_policy_findings(
     found: list[Finding] = []
     wanted = [d for d in DIRECTIONS if d in {str(x).capitalize() for x in directions}]
     for direction in wanted:
+        if direction == "Ingress" and kind(workload) in RUN_TO_COMPLETION_KINDS:
+            continue  # its pods take no traffic: the namespace's default deny is their policy
         if not covering_policies(workload, in_namespace, direction):
             others = sorted(
                 name(p)

@@ -16,6 +16,9 @@ KubeObject = Mapping[str, Any]
 POD_TEMPLATE_KINDS = frozenset(
     {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "ReplicationController", "Job"}
 )
+# Workloads that run their pods to completion: judged by how their runs ended, never by the rules
+# of long-running replicas (probes, replicas, PDB, HPA, spread, Services, rolling updates).
+RUN_TO_COMPLETION_KINDS = frozenset({"Job", "CronJob"})
 # Kinds whose objects live outside namespaces: never given a default namespace.
 CLUSTER_SCOPED_KINDS = frozenset(
     {
@@ -223,6 +226,34 @@ def pod_from_template(workload: KubeObject) -> dict[str, Any]:
         },
         "spec": dict(pod_spec(workload)),
     }
+
+
+# Labels the Job controller puts on its pods (the short one before Kubernetes 1.27, both since).
+JOB_NAME_LABELS = ("batch.kubernetes.io/job-name", "job-name")
+
+
+def owned_by(obj: KubeObject, owner: KubeObject) -> bool:
+    """``obj`` names ``owner`` among its ownerReferences (by uid when both carry one, else by
+    kind and name), in the same namespace."""
+    uid = dig(owner, "metadata", "uid")
+    for ref in sequence(dig(obj, "metadata", "ownerReferences")):
+        ref = mapping(ref)
+        if uid and ref.get("uid"):
+            if ref.get("uid") == uid:
+                return True
+        elif ref.get("kind") == kind(owner) and ref.get("name") == name(owner):
+            return same_namespace(obj, owner)
+    return False
+
+
+def is_job_pod(pod: KubeObject, job: KubeObject) -> bool:
+    """A pod the Job created: it carries the job-name label, or names the Job as its owner."""
+    if not same_namespace(pod, job):
+        return False
+    pod_labels = labels(pod)
+    if any(pod_labels.get(label) == name(job) for label in JOB_NAME_LABELS):
+        return True
+    return owned_by(pod, job)
 
 
 def with_kind(objects: Iterable[KubeObject], obj_kind: str) -> list[dict[str, Any]]:

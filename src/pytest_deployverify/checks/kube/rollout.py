@@ -95,6 +95,9 @@ def rollout_progress(
     return Progress(settled=not found, fatal=fatal[0] if fatal else None, findings=tuple(found))
 
 
+Judge = Callable[..., Progress]
+
+
 def wait_for_rollout(
     fetch: Callable[[], tuple[KubeObject, Sequence[KubeObject]]],
     *,
@@ -102,19 +105,23 @@ def wait_for_rollout(
     interval: float,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    judge: Judge | None = None,
     **expect: Unpack[RolloutExpectations],
 ) -> Progress:
     """Poll ``fetch() -> (deployment, pods)`` until settled, fatal, or ``timeout`` seconds pass.
 
-    On timeout the last findings are returned with a ``rollout-timeout`` finding appended.
-    Errors raised by ``fetch`` propagate: an unreachable API is not a rollout verdict.
+    ``judge(workload, pods, **expect)`` decides each poll (default ``rollout_progress``; a Job
+    passes ``jobs.job_progress``). On timeout the last findings are returned with a
+    ``rollout-timeout`` finding appended. Errors raised by ``fetch`` propagate: an unreachable
+    API is not a rollout verdict.
     """
     if timeout < 0 or interval <= 0:
         raise ValueError(f"timeout must be >= 0 and interval > 0 (got {timeout}, {interval})")
+    decide = judge or rollout_progress
     deadline = clock() + timeout
     while True:
         deployment, pods = fetch()
-        progress = rollout_progress(deployment, pods, **expect)
+        progress = decide(deployment, pods, **expect)
         if progress.settled or progress.fatal is not None:
             return progress
         remaining = deadline - clock()
@@ -293,16 +300,18 @@ def _pod_image(
     return found
 
 
-def _pod_health(
-    pod: KubeObject, since: datetime | None, max_restarts: int
-) -> tuple[list[Finding], list[Finding]]:
-    where = subject(pod, default_kind="Pod")
-    statuses = [
+def _statuses(pod: KubeObject) -> list[Mapping[str, Any]]:
+    return [
         mapping(s)
         for s in sequence(dig(pod, "status", "initContainerStatuses"))
         + sequence(dig(pod, "status", "containerStatuses"))
     ]
-    for status in statuses:
+
+
+def pod_waiting(pod: KubeObject) -> tuple[list[Finding], list[Finding]]:
+    """The first container waiting in a state that keeps the pod from running (crash loop,
+    image pull, create error): (findings, those waiting cannot cure)."""
+    for status in _statuses(pod):
         waiting = mapping(dig(status, "state", "waiting"))
         reason = str(waiting.get("reason") or "")
         if reason in _WAITING_RULES:
@@ -313,6 +322,17 @@ def _pod_health(
                 f"{_WAITING_FIX[rule.id]}",
             )
             return [finding], [finding] if reason in FATAL_WAITING else []
+    return [], []
+
+
+def _pod_health(
+    pod: KubeObject, since: datetime | None, max_restarts: int
+) -> tuple[list[Finding], list[Finding]]:
+    where = subject(pod, default_kind="Pod")
+    statuses = _statuses(pod)
+    waiting, fatal = pod_waiting(pod)
+    if waiting:
+        return waiting, fatal
     found = _restarts(pod, statuses, since, max_restarts)
     phase = str(dig(pod, "status", "phase") or "Unknown")
     if phase == "Pending":

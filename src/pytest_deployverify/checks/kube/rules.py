@@ -36,6 +36,15 @@ POD_IMAGE_PULL = Rule("pod-image-pull-error", C, "no container in ImagePullBackO
 POD_CREATE = Rule("pod-create-error", C, "no CreateContainerConfigError/InvalidImageName/...")
 POD_RESTARTS = Rule("pod-restarts", H, "no container restarts since the rollout began")
 
+# ---- jobs.py -----------------------------------------------------------------------------------------
+JOB_FAILED = Rule(
+    "job-failed", C, "the Job, or a CronJob's most recent run, has not failed (Failed condition)"
+)
+JOB_NOT_COMPLETE = Rule("job-not-complete", H, "the Job has completed (Complete condition)")
+CRONJOB_SUSPENDED = Rule(
+    "cronjob-suspended", H, "the CronJob is not suspended (unless the profile expects it)"
+)
+
 # ---- workloads.py, containers.py, security.py -----------------------------------------------------
 CPU_REQUESTS = Rule("cpu-requests-missing", M, "CPU request set (resources.requests.cpu)")
 MEMORY_REQUESTS = Rule(

@@ -32,6 +32,7 @@ from pytest_deployverify.checks.kube.exemptions import Exempted, Exemption, Exem
 from pytest_deployverify.checks.kube.expectations import KubeExpectations
 from pytest_deployverify.checks.kube.objects import (
     CLUSTER_SCOPED_KINDS,
+    RUN_TO_COMPLETION_KINDS,
     KubeObject,
     containers,
     dig,
@@ -117,7 +118,7 @@ HYGIENE = frozenset(
 AVAILABILITY = frozenset(
     {declared.REPLICAS.id, declared.PDB.id, declared.HPA.id, declared.TOPOLOGY.id}
 )
-NO_PROBES_KINDS = frozenset({"Job", "CronJob"})  # run to completion: no probes (as Polaris)
+NO_PROBES_KINDS = RUN_TO_COMPLETION_KINDS  # run to completion: no probes (as Polaris)
 
 _SUBJECT = re.compile(r"(?P<kind>[A-Z][A-Za-z]*) (?:(?P<ns>[^/\s]+)/)?(?P<name>[^\s/]+)")
 
@@ -350,6 +351,10 @@ class Scanner:
                 raise self._none_outside(_TARGETS.get(item_id, "pod-template objects"))
         else:
             listed: KubeObject = self.objects.workload(scope)
+            if kind(listed) in RUN_TO_COMPLETION_KINDS and item_id in _RUN_TO_COMPLETION:
+                raise NotApplicable(
+                    f"{subject(listed)} runs its pods to completion: {_RUN_TO_COMPLETION[item_id]}"
+                )
             if item_id in AVAILABILITY and kind(listed) not in ("Deployment", "StatefulSet"):
                 raise NotApplicable(
                     f"not applicable to a {kind(listed)} (one pod per node by design)"
@@ -574,6 +579,11 @@ class Scanner:
             about: KubeObject | None = None
         else:
             workload = self.objects.workload(scope)
+            if kind(workload) in RUN_TO_COMPLETION_KINDS:
+                raise NotApplicable(
+                    f"{subject(workload)} runs its pods to completion: they take no Service "
+                    "traffic (a Service selecting them has no endpoint to keep ready)"
+                )
             found = self._chosen_services(workload, scope)
             if found is None:
                 wanted = self.expect.service
@@ -632,7 +642,11 @@ class Scanner:
                         d: [name(p) for p in network.covering_policies(workload, policies, d)]
                         for d in directions
                     },
-                    expected="a policy with rules per direction, and a default-deny",
+                    expected="a policy with rules per direction, and a default-deny"
+                    if kind(workload) not in RUN_TO_COMPLETION_KINDS
+                    else "a policy with Egress rules, and a default-deny per direction (its "
+                    "pods run to completion and take no traffic: the default deny is their "
+                    "Ingress policy)",
                 )
         judgement.observe(
             "NetworkPolicies",
@@ -833,6 +847,16 @@ class Scanner:
         return judgement
 
 
+# Items about long-running replicas, and why none applies to a run-to-completion workload.
+_RUN_TO_COMPLETION = {
+    declared.PROBES.id: "liveness and readiness probes are for long-running pods (as Polaris)",
+    declared.REPLICAS.id: "it has no replicas to keep available (spec.parallelism and "
+    "completions say how many pods run)",
+    declared.PDB.id: "a PodDisruptionBudget keeps long-running replicas up during drains (a "
+    "Job's backoffLimit retries an evicted pod)",
+    declared.HPA.id: "a HorizontalPodAutoscaler scales long-running replicas",
+    declared.TOPOLOGY.id: "spreading is for long-running replicas that serve together",
+}
 _TARGETS = {
     declared.REPLICAS.id: "Deployments",
     declared.PDB.id: "Deployments or PodDisruptionBudgets",

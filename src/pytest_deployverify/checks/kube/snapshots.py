@@ -18,10 +18,12 @@ from pytest_deployverify.checks.kube.objects import (
     CLUSTER_SCOPED_KINDS,
     KubeObject,
     dig,
+    is_job_pod,
     kind,
     labels,
     name,
     namespace,
+    owned_by,
     pod_from_template,
     selector_matches,
 )
@@ -33,7 +35,13 @@ WORKLOAD_KINDS = {
     "sts": "StatefulSet",
     "daemonset": "DaemonSet",
     "ds": "DaemonSet",
+    "cronjob": "CronJob",
+    "cj": "CronJob",
+    "job": "Job",
 }
+# The kinds a ``[kubernetes] workloads`` entry may name, as messages list them.
+WORKLOAD_KIND_NAMES = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job")
+
 # What the checklist reads, per namespace (the profile's) and cluster-wide.
 NAMESPACED_KINDS = (
     "Deployment",
@@ -73,15 +81,23 @@ class WorkloadError(ValueError):
 
 
 def parse_workload_ref(ref: str) -> tuple[str, str]:
-    """``api-gateway`` (a Deployment) or ``StatefulSet/redis`` -> (kind, name)."""
+    """``api-gateway`` (a Deployment) or ``KIND/NAME`` -> (kind, name); KIND is one of
+    ``WORKLOAD_KIND_NAMES`` or an alias (deploy, sts, ds, cj, job), in any case."""
     head, sep, tail = ref.partition("/")
-    if not sep:
+    if not sep and ref:
         return "Deployment", ref
     obj_kind = WORKLOAD_KINDS.get(head.lower())
-    if obj_kind is None or not tail:
+    if obj_kind is None or not tail or "/" in tail:
+        kinds = ", ".join(WORKLOAD_KIND_NAMES)
+        if obj_kind is not None and not tail:
+            problem = f"no {obj_kind} name after the '/'"
+        elif obj_kind is None and sep:
+            problem = f"{head!r} is not a workload kind"
+        else:
+            problem = "not NAME or KIND/NAME"
         raise WorkloadError(
-            f"[kubernetes] workloads entry {ref!r}: write NAME (a Deployment) or KIND/NAME with "
-            "KIND one of Deployment, StatefulSet, DaemonSet"
+            f"[kubernetes] workloads entry {ref!r}: {problem}; write NAME (a Deployment) or "
+            f"KIND/NAME with KIND one of {kinds} (aliases deploy, sts, ds, cj, job)"
         )
     return obj_kind, tail
 
@@ -215,12 +231,25 @@ class KubeObjects:
         )
 
     def pods_of(self, workload: KubeObject) -> list[dict[str, Any]]:
-        """The workload's pods (its selector over the namespace's pods); in pre-deploy mode, one
-        pod built from its template."""
+        """The workload's pods (its selector over the namespace's pods; a Job's by its job-name
+        label or owner; a CronJob's, those of the Jobs it owns); in pre-deploy mode, one pod
+        built from its template."""
         if not self.live:
             return [pod_from_template(workload)]
+        if kind(workload) == "Job":
+            return [p for p in self.objects("Pod") if is_job_pod(p, workload)]
+        if kind(workload) == "CronJob":
+            jobs = self.jobs_of(workload)
+            return [p for p in self.objects("Pod") if any(is_job_pod(p, j) for j in jobs)]
         selector = dig(workload, "spec", "selector")
         return [p for p in self.objects("Pod") if selector_matches(selector, labels(p))]
+
+    def jobs_of(self, cronjob: KubeObject) -> list[dict[str, Any]]:
+        """The Jobs a CronJob owns (ownerReferences), as read (live only: none before a
+        deploy)."""
+        if not self.live:
+            return []
+        return [j for j in self.objects("Job", namespace(cronjob) or "") if owned_by(j, cronjob)]
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,17 @@ PREDEPLOY_SKIP = (
 )
 
 
+def _workload_ref(text: str) -> str:
+    """A ``[kubernetes] workloads`` entry: NAME or KIND/NAME (``WorkloadError`` says why not)."""
+    from pytest_deployverify.checks.kube.snapshots import parse_workload_ref
+
+    parse_workload_ref(text)
+    return text
+
+
+WorkloadRef = Annotated[str, _workload_ref]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class KubernetesConfig:
     """Where the cluster is and which workloads the checklist is about."""
@@ -66,10 +77,14 @@ class KubernetesConfig:
     # The namespace the workloads and their Services, Ingresses, Secrets... are read from
     # (rendered manifests without a namespace are placed in it too).
     namespace: str = "default"
-    # The workloads under verification, as NAME (a Deployment) or KIND/NAME with KIND Deployment,
-    # StatefulSet or DaemonSet (`workloads = ["api-gateway", "StatefulSet/redis"]`); empty: the
-    # per-workload items are not applicable, the cluster-wide ones still run.
-    workloads: tuple[str, ...] = ()
+    # The workloads under verification, as NAME (a Deployment) or KIND/NAME with KIND one of
+    # Deployment, StatefulSet, DaemonSet, CronJob, Job, in any case (aliases deploy, sts, ds, cj,
+    # job): `workloads = ["api-gateway", "CronJob/report-nightly", "Job/db-migrate"]`. Jobs and
+    # CronJobs are judged as run-to-completion workloads (K8S-ROLLOUT: a Job completed, a
+    # CronJob not suspended and its last run not failed; probes, replicas, PDB, HPA, spread and
+    # Service items not applicable). Empty: the per-workload items are not applicable, the
+    # cluster-wide ones still run.
+    workloads: tuple[WorkloadRef, ...] = ()
     # Seconds each request to the Kubernetes API may take (connect and read).
     timeout: Seconds = 10.0
     # Objects per page of a LIST request (the API's `limit`); larger pages mean fewer round

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pytest_deployverify.checks.findings import NotApplicable
-from pytest_deployverify.checks.kube.objects import dig, mapping, name, sequence
+from pytest_deployverify.checks.kube.objects import (
+    RUN_TO_COMPLETION_KINDS,
+    dig,
+    kind,
+    mapping,
+    name,
+    sequence,
+)
 from pytest_deployverify.checks.kube.snapshots import (
     CLUSTER_KINDS,
     NAMESPACED_KINDS,
@@ -204,11 +211,14 @@ def read_pod_logs(reader: KubeReader, section: KubernetesConfig, objects: KubeOb
     skipped: dict[str, str] = {}
     for ref in section.workloads:
         try:
-            pods = objects.pods_of(objects.workload(ref))
+            workload = objects.workload(ref)
+            pods = objects.pods_of(workload)
         except (WorkloadError, ObjectsUnavailable) as exc:
             skipped[ref] = str(exc)
             continue
-        if not pods:
+        if not pods and kind(workload) not in RUN_TO_COMPLETION_KINDS:
+            # A Job's pods may be gone (ttlSecondsAfterFinished), a CronJob between runs: no
+            # log to read is no finding (the checklist says so), not a read that failed.
             skipped[ref] = "no pod runs for this workload"
         for chosen in sorted(pods, key=name)[: scan.max_pods]:
             targets = _log_targets(chosen, scan.previous)

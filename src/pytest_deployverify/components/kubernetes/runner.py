@@ -18,7 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_deployverify.checks.declarations import CheckSpec
 from pytest_deployverify.checks.findings import NOT_APPLICABLE_PREFIX, NotApplicable
-from pytest_deployverify.checks.kube import capacity, config, network, rbac, rollout, rules, vulns
+from pytest_deployverify.checks.kube import (
+    capacity,
+    config,
+    jobs,
+    network,
+    rbac,
+    rollout,
+    rules,
+    vulns,
+)
 from pytest_deployverify.checks.kube import items as declared
 from pytest_deployverify.checks.kube.drift import drift_findings
 from pytest_deployverify.checks.kube.env import main_container, secret_value
@@ -29,8 +38,10 @@ from pytest_deployverify.checks.kube.logs import pod_log_findings, scanned_summa
 from pytest_deployverify.checks.kube.network import Resolver
 from pytest_deployverify.checks.kube.objects import (
     CLUSTER_SCOPED_KINDS,
+    RUN_TO_COMPLETION_KINDS,
     KubeObject,
     dig,
+    is_job_pod,
     kind,
     labels,
     mapping,
@@ -300,6 +311,10 @@ class KubeChecklist:
 
     def _rollout(self, rec: _Record, ref: str) -> None:
         workload: KubeObject = self.objects.workload(ref)
+        if kind(workload) in RUN_TO_COMPLETION_KINDS:
+            judge = self._job_rollout if kind(workload) == "Job" else self._cronjob_rollout
+            judge(rec, ref, workload)
+            return
         if kind(workload) not in ("Deployment", "StatefulSet"):
             raise _NotApplicable(
                 f"the rollout check reads Deployment/StatefulSet status, not {kind(workload)}"
@@ -358,6 +373,13 @@ class KubeChecklist:
             ],
             source=subject(workload),
         )
+        self._observe_image(rec, workload, ref)
+        if waited:
+            rec.observe("waited", round(self._clock() - started, 3), unit="s")
+        rec.findings += found
+
+    def _observe_image(self, rec: _Record, workload: KubeObject, ref: str) -> None:
+        is_app = ref == self.app
         container = main_container(workload, self._container_of(ref))
         image = str((container or {}).get("image") or "")
         tag = parse_image(image).tag
@@ -369,9 +391,88 @@ class KubeChecklist:
             if is_app and self.version and tag
             else None,
         )
+
+    def _release_expectations(self, ref: str) -> rollout.RolloutExpectations:
+        is_app = ref == self.app
+        return {
+            "expected_version": self.version if is_app else None,
+            "expected_digest": self.expect.image_digest if is_app else None,
+            "container": self._container_of(ref),
+            "max_restarts": self.expect.max_restarts,
+        }
+
+    def _job_rollout(self, rec: _Record, ref: str, job: KubeObject) -> None:
+        """A Job: completed (waiting like a rollout while it runs), not failed, on the release
+        image. Its pods are not expected Ready: Succeeded is their goal."""
+        expect = self._release_expectations(ref)
+        wait = self.expect.rollout
+        started = self._clock()
+        waited = wait.timeout > 0 and self.refresh is not None
+        pods = self.objects.pods_of(job)
+        if waited:
+            refresh = self.refresh
+            assert refresh is not None
+            latest: list[KubeObject] = [job]
+            seen: list[list[dict[str, Any]]] = [pods]
+
+            def fetch() -> tuple[KubeObject, list[dict[str, Any]]]:
+                current = next((o for o in refresh("Job") if name(o) == name(job)), None)
+                if current is None:
+                    raise ChecklistError(f"Job {self.namespace}/{name(job)} disappeared")
+                latest[0] = current
+                seen[0] = [p for p in refresh("Pod") if is_job_pod(p, current)]
+                return current, seen[0]
+
+            progress = rollout.wait_for_rollout(
+                fetch,
+                timeout=wait.timeout,
+                interval=wait.interval,
+                clock=self._clock,
+                sleep=self._sleep,
+                judge=jobs.job_progress,
+                **expect,
+            )
+            found = list(progress.findings)
+            job, pods = latest[0], seen[0]
+        else:
+            found = jobs.job_findings(job, pods, **expect)
+        rec.observe(
+            "Job",
+            jobs.job_summary(job),
+            expected="Complete (not Failed, not still running)",
+            source=subject(job),
+        )
+        rec.observe(
+            "pods (phase)",
+            jobs.job_pods_summary(pods),
+            note="Succeeded is the goal of a Job's pods; a pod that failed before a retry "
+            "succeeded is the Job's own retry (backoffLimit), not a finding",
+        )
+        self._observe_image(rec, job, ref)
         if waited:
             rec.observe("waited", round(self._clock() - started, 3), unit="s")
         rec.findings += found
+
+    def _cronjob_rollout(self, rec: _Record, ref: str, cronjob: KubeObject) -> None:
+        """A CronJob: not suspended (unless expected), the release image in its template, and
+        its most recent run (the newest Job it owns) not failed. Nothing to wait for."""
+        expect = self._release_expectations(ref)
+        owned = self.objects.jobs_of(cronjob)
+        suspended_ok = self.expect.suspended_ok(name(cronjob))
+        rec.findings += jobs.cronjob_findings(
+            cronjob,
+            owned,
+            self.objects.pods_of(cronjob),
+            suspended_ok=suspended_ok,
+            **expect,
+        )
+        rec.observe(
+            "CronJob",
+            jobs.cronjob_summary(cronjob, owned, suspended_ok=suspended_ok),
+            expected="not suspended; the most recent run completed or running (or none yet)",
+            source=subject(cronjob),
+        )
+        self._observe_image(rec, cronjob, ref)
 
     def _required_env(self, rec: _Record) -> None:
         wanted = self.expect.required_env
@@ -542,6 +643,11 @@ class KubeChecklist:
 
     def _node_capacity(self, rec: _Record, ref: str) -> None:
         workload = self.objects.workload(ref)
+        if kind(workload) == "Job" and jobs.job_state(workload).terminal:
+            raise _NotApplicable(
+                f"the Job has finished ({jobs.job_state(workload).describe()}): its pods need "
+                "no more room on the nodes"
+            )
         nodes = self.objects.objects("Node", None)
         # Every pod bound to a node takes room, whatever its namespace.
         pods = self.objects.objects("Pod", None)
@@ -560,7 +666,10 @@ class KubeChecklist:
             {"cpu": str(need["cpu"]), "memory": str(need["memory"])},
             note=f"{len(capacity.eligible_nodes(pod_spec(workload), nodes))} eligible node(s)",
         )
-        rec.observe("replicas", dig(workload, "spec", "replicas"))
+        if kind(workload) in RUN_TO_COMPLETION_KINDS:
+            rec.observe("pods at once (parallelism)", capacity.pods_at_once(workload))
+        else:
+            rec.observe("replicas", dig(workload, "spec", "replicas"))
         rec.observe(
             "worst case (pods at once)",
             peak.count if peak is not None else None,
@@ -686,6 +795,12 @@ class KubeChecklist:
         if ref in logs.skipped:
             raise ChecklistError(f"the logs of {ref} were not read: {logs.skipped[ref]}")
         mine = logs.of(ref)
+        obj_kind = parse_workload_ref(ref)[0]
+        if not mine and obj_kind in RUN_TO_COMPLETION_KINDS:
+            raise _NotApplicable(
+                f"{obj_kind} {self.namespace}/{parse_workload_ref(ref)[1]} has no pod now (a "
+                "CronJob between runs, or a Job's finished pods removed): no log to read"
+            )
         found = pod_log_findings(mine)
         rec.findings += found
         rec.observe(
@@ -707,6 +822,10 @@ class KubeChecklist:
         if self.objects.live:
             images = vulns.running_images(self._ns("Pod"))
             what = f"the pods of namespace {self.namespace}"
+            scheduled = self._scheduled_images(images)
+            if scheduled:
+                images += scheduled
+                what += " and the pod templates of the listed Jobs and CronJobs"
         else:
             images = vulns.template_images(self.scanner.workloads())
             what = f"the pod templates of {self.objects.where}"
@@ -732,6 +851,19 @@ class KubeChecklist:
             "but those an ignore entry in force accepts",
             source=what,
         )
+
+    def _scheduled_images(self, running: list[vulns.RunningImage]) -> list[vulns.RunningImage]:
+        """Images of the listed Jobs and CronJobs that no pod runs now (a finished Job, a
+        CronJob between runs): they ran or will run, so their templates are judged."""
+        batch: list[KubeObject] = []
+        for ref in self.workloads:
+            if parse_workload_ref(ref)[0] in RUN_TO_COMPLETION_KINDS:
+                try:
+                    batch.append(self.objects.workload(ref))
+                except WorkloadError:
+                    continue  # K8S-ROLLOUT and the per-workload items name it
+        shown = {image.image for image in running}
+        return [i for i in vulns.template_images(batch) if i.image not in shown]
 
     # ---- shared pieces -----------------------------------------------------------------------
 
