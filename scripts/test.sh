@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh
 bash scripts/bootstrap-python.sh
 set +e
-.venv/bin/python -m pytest tests "$@"
+# Two workers by default (the CI machine has two cores; the suite is written for xdist: every
+# server is per worker, on free ports). DEPLOYVERIFY_TEST_WORKERS=0 runs it serially.
+.venv/bin/python -m pytest tests -n "${DEPLOYVERIFY_TEST_WORKERS:-2}" "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then
