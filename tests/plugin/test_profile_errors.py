@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 import textwrap
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -443,6 +444,16 @@ CASES: dict[str, Case] = {
         (f"{FILE}:3", "edge.client_cert", "symbolic link to a file that does not exist"),
         setup=_dangling_cert,
     ),
+    "redis-ca-file-missing": Case(
+        # A built-in table's file key (not the conftest's): the run refuses it before connecting.
+        '[redis]\nurl = "rediss://cache.internal:6380/0"\nca_file = "certs/redis-ca.pem"\n',
+        (
+            f"{FILE}:3",
+            "redis.ca_file",
+            "file 'certs/redis-ca.pem' does not exist",
+            "fix the path, or leave the key out",
+        ),
+    ),
     "kubeconfig-from-variable-missing": _edge(
         'kubeconfig = "${DV_KUBECONFIG}"\n',
         (f"{FILE}:3", "edge.kubeconfig", "does not exist", "the value comes from ${DV_KUBECONFIG}"),
@@ -450,7 +461,11 @@ CASES: dict[str, Case] = {
     ),
     # --- command-line options -------------------------------------------------------------------
     "unknown-env": _option(
-        "--env", "nope", "--env-dir", "envs", fragments=("unknown environment 'nope'", "prod")
+        "--env",
+        "nope",
+        "--env-dir",
+        "envs",
+        fragments=("unknown environment 'nope'", "prod", "to create it: deployverify init nope"),
     ),
     "unknown-env-close-match": _option(
         "--env", "prdo", "--env-dir", "envs", fragments=("did you mean 'prod'?",)
@@ -460,7 +475,7 @@ CASES: dict[str, Case] = {
         "prod",
         "--env-dir",
         "missing",
-        fragments=("missing", "does not exist", "--env-dir"),
+        fragments=("missing", "does not exist", "--env-dir", "deployverify init prod --env-dir"),
     ),
     "env-dir-is-a-file": _option(
         "--env",
@@ -710,6 +725,54 @@ def test_missing_profile_folder(tmp_path: Path) -> None:
         load_profile("prod", tmp_path / "nowhere", {})
     assert "does not exist" in str(info.value)
     assert "--env-dir" in str(info.value)
+    folder = tmp_path / "nowhere"
+    assert f"create it with a first profile: deployverify init prod --env-dir {folder}" in str(
+        info.value
+    )
+    assert "\n" not in str(info.value)
+
+
+def test_missing_profile_names_the_init_command(tmp_path: Path) -> None:
+    write(tmp_path / "envs", "production", GOOD)
+    with pytest.raises(ProfileError) as info:
+        load_profile("staging", tmp_path / "envs", {})
+    message = str(info.value)
+    assert message.endswith(
+        f"to create it: deployverify init staging --env-dir {tmp_path / 'envs'}"
+    )
+    assert "\n" not in message
+    # A name that is not valid never makes it into the command (it is refused once the folder
+    # exists).
+    with pytest.raises(ProfileError, match="deployverify init NAME --env-dir") as bad:
+        load_profile("../x", tmp_path / "missing", {})
+    assert "../x" not in str(bad.value)
+
+
+def test_a_missing_redis_ca_file_in_profile_check_is_one_line(pytester: pytest.Pytester) -> None:
+    """``deployverify profile check`` refuses it as the run does (the run: exit 4, in the corpus
+    above), with the command's own exit code for an invalid profile (1)."""
+    envs = pytester.mkdir("envs")
+    (envs / "prod.toml").write_text(
+        '[redis]\nurl = "rediss://cache.internal:6380/0"\nca_file = "certs/redis-ca.pem"\n',
+        encoding="utf-8",
+    )
+    result = pytester.run(
+        sys.executable,
+        "-m",
+        "pytest_deployverify.cli",
+        "profile",
+        "check",
+        "prod",
+        "--env-dir",
+        "envs",
+    )
+    assert result.ret == 1
+    assert result.stdout.str() == ""
+    assert "Traceback" not in result.stderr.str()
+    [line] = result.stderr.lines
+    assert line.startswith("deployverify: envs/prod.toml:3: redis.ca_file (line 3): "), line
+    assert "file 'certs/redis-ca.pem' does not exist" in line
+    assert line.endswith("fix the path, or leave the key out"), line
 
 
 def test_profile_folder_is_a_file(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import difflib
 import errno
 import os
 import re
+import shlex
 import tomllib
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -68,9 +69,9 @@ def profile_path(name: str, folder: Path, display_root: Path | None = None) -> P
     if not folder.exists():
         raise ProfileError(
             folder,
-            "environment profile folder does not exist; create it, or point --env-dir "
-            "(or DEPLOYVERIFY_ENV_DIR, or the deployverify_env_dir ini key) at the folder "
-            "that holds NAME.toml files",
+            f"environment profile folder does not exist; create it with a first profile: "
+            f"{_init_command(name, folder)}; or point --env-dir (or DEPLOYVERIFY_ENV_DIR, or "
+            "the deployverify_env_dir ini key) at the folder that holds NAME.toml files",
         )
     if not folder.is_dir():
         raise ProfileError(
@@ -90,9 +91,18 @@ def profile_path(name: str, folder: Path, display_root: Path | None = None) -> P
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         listing = ", ".join(known) if known else "none"
         raise ProfileError(
-            path, f"unknown environment {name!r}{hint}; environments in {folder}: {listing}"
+            path,
+            f"unknown environment {name!r}{hint}; environments in {folder}: {listing}; "
+            f"to create it: {_init_command(name, folder)}",
         )
     return path
+
+
+def _init_command(name: str, folder: Path) -> str:
+    """The command that writes a first profile NAME.toml in ``folder`` (NAME for a name that is
+    not valid: the error about it comes next)."""
+    shown = name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name) else "NAME"
+    return f"deployverify init {shown} --env-dir {shlex.quote(str(folder))}"
 
 
 def _not_a_file(path: Path) -> str | None:

@@ -117,7 +117,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("strict", "verdict"),
         default=None,
         help="strict (default): any failure fails the run; verdict: the exit code is the "
-        "verdict's: 0 GO, 10 CONDITIONAL, 11 NO-GO (pytest's own codes 2-5 stand)",
+        "verdict's: 0 GO, 10 CONDITIONAL, 11 NO-GO (a collection error is a NO-GO; pytest's "
+        "other codes, such as 4 for bad input, stand)",
     )
     group.addoption(
         "--approve",

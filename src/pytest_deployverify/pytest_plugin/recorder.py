@@ -51,6 +51,10 @@ WORKER_SELECTION_KEY = "deployverify_selection"
 # The attribute a worker's first report carries: {nodeid: item metadata} of its collection.
 REPORT_COLLECTION_ATTRIBUTE = "deployverify_collection"
 # Exit codes of --signoff-exit verdict; pytest's own are 0-5, so these never collide with them.
+# The verdict replaces pytest's 0 and 1, and the 2 of a run pytest stopped because a test file
+# could not be collected (without --continue-on-collection-errors): that sign-off is a NO-GO, and
+# a pipeline reading the verdict must see 11, not an "interrupted" it may retry. pytest's other
+# codes (a real interrupt, internal error, usage error, nothing collected) stand.
 EXIT_GO = 0
 EXIT_CONDITIONAL = 10
 EXIT_NO_GO = 11
@@ -73,6 +77,9 @@ class SignoffRecorder:
         self.write_errors: list[str] = []
         self.exit_note: str | None = None
         self.collection_errors: dict[str, None] = {}
+        # Why pytest stopped before running anything: its collection failed (set in
+        # pytest_runtestloop, where pytest raises Interrupted for it).
+        self.collection_stop: str | None = None
         # How many items were collected and deselected, and the sections kept (from this
         # process's collection, or a worker's under xdist).
         self.selection: dict[str, Any] | None = None
@@ -111,6 +118,19 @@ class SignoffRecorder:
             reason = one_line_reason(report.longreprtext) or "collection failed"
             text = f"{report.nodeid or '(rootdir)'}: {reason}"
             self.collection_errors[self.context.redactor.redact(text)] = None
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Any:
+        # pytest's own runtestloop stops the run with Interrupted when collection failed and
+        # --continue-on-collection-errors is not given: the same test, so that stop is not
+        # mistaken for Ctrl-C.
+        failed = int(session.testsfailed)
+        if failed and not self.config.getoption("continue_on_collection_errors", False):
+            self.collection_stop = (
+                f"stopped by {failed} error{'s' if failed != 1 else ''} during collection "
+                "(pass --continue-on-collection-errors to run the rest)"
+            )
+        return (yield)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
@@ -162,7 +182,7 @@ class SignoffRecorder:
         status = int(session.exitstatus)
         if self.write_errors and status == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
-        elif self.exit_mode() == "verdict" and status in (0, 1):
+        elif self.exit_mode() == "verdict" and self._verdict_replaces(status):
             # pytest's other codes (interrupted, internal, usage, nothing collected) stand.
             new = VERDICT_EXIT[self.signoff.verdict.decision]
             if new != status:
@@ -172,6 +192,13 @@ class SignoffRecorder:
                     f"{EXIT_NO_GO} NO-GO); pytest's own status was {status}"
                 )
             session.exitstatus = new
+
+    def _verdict_replaces(self, status: int) -> bool:
+        """Whether --signoff-exit verdict replaces pytest's exit status: its 0 and 1, and the 2
+        of a run it stopped for a collection error (see EXIT_GO)."""
+        if status in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            return True
+        return status == pytest.ExitCode.INTERRUPTED and self.collection_stop is not None
 
     def exit_mode(self) -> str:
         value = self.config.getoption("deployverify_signoff_exit", None)
@@ -247,7 +274,8 @@ class SignoffRecorder:
         )
         items = self.collector.build()
         if exit_status == pytest.ExitCode.INTERRUPTED and session is not None:
-            session.shouldstop = session.shouldstop or "interrupted (Ctrl-C or a signal)"
+            why = self.collection_stop or "interrupted (Ctrl-C or a signal)"
+            session.shouldstop = session.shouldstop or why
         run.scope = self.scope(session, items)
         rollback = rollback_of(self.config)
         run.rollback = dataclasses.replace(rollback[1]) if rollback is not None else None
