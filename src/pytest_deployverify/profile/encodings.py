@@ -50,6 +50,12 @@ def forms(value: str) -> set[str]:
     return {f for f in found if f}
 
 
+def escaped_forms(value: str) -> set[str]:
+    """The value as text encoders write it (repr, JSON, URL, HTML/XML, Markdown), not base64: the
+    forms in which a structural string (a node id, a file name) shows up in output."""
+    return forms(value) - base64_forms(value)
+
+
 def _xml(value: str, apostrophe: bool = True) -> str:
     text = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = text.replace('"', "&quot;")
