@@ -53,3 +53,29 @@ def test_the_checks_make_findings_only_by_calling_rules() -> None:
             if isinstance(node, ast.FunctionDef):
                 assert node.name.lstrip("_") != "finding", f"{path.name} defines {node.name}"
     assert all(isinstance(rule, Rule) for rule in RULES)
+
+
+def polaris_table() -> list[tuple[str, str, str]]:
+    """(Polaris check, our id, item) from the rows of POLARIS.md's table."""
+    rows = []
+    for line in (PACKAGE / "POLARIS.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 3 and re.fullmatch(r"`[a-z0-9-]+`", cells[1]):
+            rows.append((cells[0], cells[1].strip("`"), cells[2]))
+    return rows
+
+
+def test_the_polaris_table_matches_the_code() -> None:
+    from pytest_deployverify.checks.kube.items import PLANS
+    from pytest_deployverify.checks.kube.rules import POLARIS
+
+    rows = polaris_table()
+    assert len(rows) >= 40
+    # Every mirrored Polaris check is a row, with the id the code maps it to ...
+    assert {polaris: ours for polaris, ours, _ in rows} == dict(POLARIS)
+    # ... and the item the row names is the one that reports that rule.
+    for polaris, ours, item_cell in rows:
+        items = set(re.findall(r"K8S-[A-Z-]+", item_cell))
+        reporting = {item_id for item_id, plan in PLANS.items() if ours in plan.rule_ids}
+        assert items, (polaris, item_cell)
+        assert items <= reporting, (polaris, ours, items, reporting)
