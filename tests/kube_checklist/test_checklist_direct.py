@@ -279,6 +279,27 @@ def test_a_statefulset_workload_is_checked_too(cluster: Cluster, reader: KubeRea
     assert checklist.run("K8S-STORAGE-CLASS", "StatefulSet/redis").passed
 
 
+def test_storage_classes_with_nothing_to_require_are_not_applicable(
+    cluster: Cluster, reader: KubeReader
+) -> None:
+    """A workload that claims no volume, in a profile that names no class and asks for no
+    default, gives K8S-STORAGE-CLASS nothing to judge: not applicable, not a pass."""
+    text = profile_text(cluster.kubeconfig)
+    text = text.replace('storage_classes = ["fast-ssd"]\n', "")
+    text = text.replace("require_default_storage_class = true\n", "")
+    result = KubeChecklist.live(reader, profile_from(text)).run("K8S-STORAGE-CLASS", APP)
+    assert not result.passed
+    assert result.skipped is not None
+    assert "claims no storage class" in result.skipped
+    assert "storage_classes" in result.skipped
+    # With a class required the same workload is judged again (and the cluster has it).
+    assert (
+        KubeChecklist.live(reader, profile_from(profile_text(cluster.kubeconfig)))
+        .run("K8S-STORAGE-CLASS", APP)
+        .passed
+    )
+
+
 def test_the_storage_of_bound_volumes_is_judged_with_the_node_capacity(cluster: Cluster) -> None:
     """Issue 15: K8S-NODE-CAPACITY judges the workload's PersistentVolumeClaims too (Bound, the
     capacity it requested, an expandable class when required)."""

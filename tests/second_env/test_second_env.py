@@ -79,6 +79,14 @@ def test_the_whole_checklist_gives_go(
             for c in signoff["checks"]
         ), component
 
+    # Every item that passed recorded what it judged (objects and values), not only its findings.
+    bare = [
+        c["check_id"]
+        for c in signoff["checks"]
+        if c["outcome"] == "passed" and not [e for e in c["evidence"] if e["name"] != "findings"]
+    ]
+    assert bare == []
+
     # Where this environment differs from the sandbox, the items judged it healthy.
     assert checks["K8S-PULL-POLICY[items]"]["outcome"] == "passed"  # pinned tag, IfNotPresent
     assert checks["K8S-IMAGE-TAG[items]"]["outcome"] == "passed"

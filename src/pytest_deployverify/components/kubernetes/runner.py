@@ -629,6 +629,12 @@ class KubeChecklist:
             if dig(t, "spec", "storageClassName")
         }
         required = sorted(set(self.expect.storage_classes) | claimed)
+        if not required and not self.expect.require_default_storage_class:
+            # Nothing to judge: a pass here would vouch for nothing.
+            raise _NotApplicable(
+                "the workload claims no storage class; set [kubernetes.expect] storage_classes "
+                "or require_default_storage_class to judge the cluster's StorageClasses"
+            )
         classes = self.objects.objects("StorageClass", None)
         for wanted in required:
             rec.findings += capacity.storage_class_findings(classes, wanted)
@@ -637,7 +643,7 @@ class KubeChecklist:
         rec.observe(
             "required StorageClasses",
             required,
-            note=None if required else "the workload claims no storage class",
+            note=None if required else "none named: only a default StorageClass is required",
         )
         rec.observe("cluster StorageClasses", sorted(name(c) for c in classes))
 
