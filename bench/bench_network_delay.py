@@ -101,7 +101,12 @@ def attest_shipped_manual() -> list[str]:
     return [f"--attest={item.id}=bench" for item in SHIPPED_MANUAL if item.id not in dropped]
 
 
-def run_checklist(env: dict[str, str], reports: Path) -> tuple[float, str]:
+# Probes that measure the link by design: their round trips one after another are set by the
+# profile (requests / concurrency, the burst's size), so their share is reported apart.
+TIMED_PROBES = ("SMOKE-GW-LATENCY", "SMOKE-GW-LOAD", "SEC-GW-RATE-BURST")
+
+
+def run_checklist(env: dict[str, str], reports: Path) -> tuple[float, float, str]:
     command = [
         PYTHON,
         "-m",
@@ -133,8 +138,9 @@ def run_checklist(env: dict[str, str], reports: Path) -> tuple[float, str]:
     except (OSError, ValueError, KeyError):
         checks = []
     broken = [c["check_id"] for c in checks if c.get("outcome") in ("failed", "error")]
+    timed = sum(c.get("duration") or 0.0 for c in checks if c["check_id"] in TIMED_PROBES)
     summary = " | ".join(tail[-2:]) + (f" | broken: {', '.join(broken)}" if broken else "")
-    return elapsed, summary
+    return elapsed, timed, summary
 
 
 def main() -> None:
@@ -163,17 +169,22 @@ def main() -> None:
             proxy, mapping = start_proxies(targets, args.delay)
             delayed = proxied_env(env, mapping, work)
             print(f"{len(mapping)} endpoints behind a {args.delay * 1000:.0f} ms/direction proxy")
-            direct_times, delayed_times = [], []
+            direct_times, delayed_times, timed_extra = [], [], []
             run_checklist(env, work)  # warm-up: imports, caches, the gateway's first requests
             for round_no in range(1, args.rounds + 1):
                 time.sleep(args.pause)
-                t_direct, summary_direct = run_checklist(env, work)
+                t_direct, timed_direct, summary_direct = run_checklist(env, work)
                 time.sleep(args.pause)
-                t_delayed, summary_delayed = run_checklist(delayed, work)
+                t_delayed, timed_delayed, summary_delayed = run_checklist(delayed, work)
                 direct_times.append(t_direct)
                 delayed_times.append(t_delayed)
+                timed_extra.append(timed_delayed - timed_direct)
                 print(f"round {round_no}: direct {t_direct:6.2f} s  ({summary_direct})")
                 print(f"         delayed {t_delayed:6.2f} s  ({summary_delayed})")
+                print(
+                    f"         timed probes ({', '.join(TIMED_PROBES)}): "
+                    f"{timed_direct:.2f} s direct, {timed_delayed:.2f} s delayed"
+                )
             direct, delayed_median = (
                 statistics.median(direct_times),
                 statistics.median(delayed_times),
@@ -181,7 +192,8 @@ def main() -> None:
             print(
                 f"median: direct {direct:.2f} s, at {2 * args.delay * 1000:.0f} ms RTT "
                 f"{delayed_median:.2f} s: ratio {delayed_median / direct:.2f}x "
-                f"(+{delayed_median - direct:.2f} s waiting on the network)"
+                f"(+{delayed_median - direct:.2f} s waiting on the network, of which "
+                f"+{statistics.median(timed_extra):.2f} s in the timed probes)"
             )
         finally:
             if proxy is not None:
