@@ -7,7 +7,6 @@ attempts, not by timing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 from pytest_deployverify.checks.http import catalog as hc
 from tests.clients.blackhole import BlackHole
 from tests.http_checks.stack import to_toml
+from tests.http_checks.test_verify_suite import install_capture
 
 SELECT = ("--checklist", "all", "-k", "test_http_security or test_http_smoke or test_services")
 CAPTURE = """
@@ -85,12 +85,7 @@ def test_a_black_holed_gateway_costs_one_connection_attempt(
     folder = pytester.path / "environments"
     folder.mkdir()
     (folder / "blackholed.toml").write_text(to_toml(profile_for(base_url)))
-    capture = pytester.path / "capture.jsonl"
-    monkeypatch.setenv("DV_CAPTURE", str(capture))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(pytester.path), os.environ.get("PYTHONPATH", "")])
-    )
-    pytester.makepyfile(dv_capture=CAPTURE)
+    capture = install_capture(pytester, monkeypatch, CAPTURE)
     result = pytester.runpytest_subprocess(
         "-p", "dv_capture", "-p", "no:cacheprovider", "--env", "blackholed",
         "--env-dir", str(folder), "-rfEs", *SELECT,

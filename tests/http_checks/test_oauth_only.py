@@ -7,7 +7,6 @@ passes; one that answers a protected route without a token fails, naming the rou
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +22,7 @@ from tests.http_checks.stack import (
     start_stacks,
     to_toml,
 )
-from tests.http_checks.test_verify_suite import CAPTURE, JWT
+from tests.http_checks.test_verify_suite import JWT, install_capture
 
 __all__ = ["certs", "services"]  # fixtures used here, imported from stack.py
 
@@ -85,12 +84,7 @@ def run_auth_items(
     for name, value in stack.secrets().items():
         if not name.startswith(("GW_ACME", "GW_GLOBEX")):  # no login in the environment either
             monkeypatch.setenv(name, value)
-    capture = pytester.path / "capture.jsonl"
-    monkeypatch.setenv("DV_CAPTURE", str(capture))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(pytester.path), os.environ.get("PYTHONPATH", "")])
-    )
-    pytester.makepyfile(dv_capture=CAPTURE)
+    capture = install_capture(pytester, monkeypatch)
     result = pytester.runpytest_subprocess(
         "-p",
         "dv_capture",

@@ -9,6 +9,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,6 +45,19 @@ def pytest_runtest_logreport(report):
 """
 
 
+def install_capture(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, plugin: str = CAPTURE
+) -> Path:
+    """Make ``plugin`` loadable by the run as ``-p dv_capture``; the file its rows go to."""
+    capture = pytester.path / "capture.jsonl"
+    monkeypatch.setenv("DV_CAPTURE", str(capture))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(pytester.path), os.environ.get("PYTHONPATH", "")])
+    )
+    pytester.makepyfile(dv_capture=plugin)
+    return capture
+
+
 @pytest.fixture(scope="module")
 def stacks(
     tmp_path_factory: pytest.TempPathFactory, certs: CertFiles, services: DownstreamProcess
@@ -65,12 +79,7 @@ def run_checklist(
     profile = stack.write_profile(pytester.path / "environments")
     for name, value in stack.secrets().items():
         monkeypatch.setenv(name, value)
-    capture = pytester.path / "capture.jsonl"
-    monkeypatch.setenv("DV_CAPTURE", str(capture))
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(pytester.path), os.environ.get("PYTHONPATH", "")])
-    )
-    pytester.makepyfile(dv_capture=CAPTURE)
+    capture = install_capture(pytester, monkeypatch)
     result = pytester.runpytest_subprocess(
         "-p",
         "dv_capture",

@@ -114,6 +114,11 @@ def test_a_run_interrupted_under_xdist_keeps_ids_and_severities_and_says_so(
     pytester: pytest.Pytester,
 ) -> None:
     project(pytester, INTERRUPTED)
+    # A shell without job control starts background commands with SIGINT ignored, and Python
+    # then never raises KeyboardInterrupt: the controller takes Ctrl-C as a terminal would.
+    pytester.makeconftest(
+        "import signal\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    )
     pytester.runpytest_subprocess(*ENV_ARGS, "-n", "2", "-p", "no:randomly", "--signoff", "s.json")
     doc = load(pytester.path / "s.json")
     not_run = [c for c in doc["checks"] if c["outcome"] == "not-run"]
