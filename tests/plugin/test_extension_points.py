@@ -190,3 +190,39 @@ def test_a_signoff_format_from_an_entry_point(
     refused = pytester.runpytest_subprocess(*ARGS, "--signoff", "out.csv")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*no sign-off format writes .csv; use one of .md, .json, .txt*"])
+
+
+LOST = """
+from pytest_deployverify import Component, SectionSpec
+
+lost = Component(
+    name="lost",
+    title="A component whose checklist file is gone",
+    sections=(SectionSpec("lost", dict, "nothing"),),
+    checklist=("lostpkg.test_lost_checks",),
+)
+
+def pytest_deployverify_components(config):
+    return [lost]
+"""
+
+
+@pytest.mark.parametrize("continue_on_errors", [False, True], ids=["stops", "continues"])
+def test_a_lost_checklist_file_is_a_no_go_naming_it(
+    pytester: pytest.Pytester, continue_on_errors: bool
+) -> None:
+    pytester.makeconftest(LOST)
+    pytester.makepyfile(test_team="import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n")
+    (pytester.path / "envs").mkdir()
+    (pytester.path / "envs" / "prod.toml").write_text('version = "1.0"\n')
+    extra = ["--continue-on-collection-errors"] if continue_on_errors else []
+    result = pytester.runpytest_subprocess(
+        *ARGS, "--checklist", "all", "--signoff", "s.json", "--signoff-exit", "verdict", *extra
+    )
+    assert result.ret == 11, result.stdout.str()
+    signoff = json.loads((pytester.path / "s.json").read_text())
+    assert signoff["verdict"]["decision"] == "NO-GO"
+    reasons = " ".join(signoff["verdict"]["reasons"])
+    assert "deployverify/lostpkg/test_lost_checks.py" in reasons
+    assert "lostpkg.test_lost_checks cannot be found" in reasons
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()

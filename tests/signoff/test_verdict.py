@@ -171,6 +171,23 @@ def test_an_interrupted_run_says_so_and_is_not_a_go() -> None:
     ) in verdict.reasons
 
 
+def test_many_checks_that_did_not_run_are_one_reason_each_kind() -> None:
+    """A run stopped early leaves most of the checklist unrun: one reason lists their ids, so
+    the verdict stays legible; a few are still named one by one."""
+    unrun = [item(f"N{n}", Outcome.NOT_RUN) for n in range(12)]
+    unrun += [item("L1", Outcome.NOT_RUN, severity="low")]
+    verdict = decide([item("A"), *unrun], [])
+    assert verdict.decision is Decision.NO_GO
+    assert verdict.reasons[0] == "12 blocking checks did not run: " + ", ".join(
+        f"N{n}" for n in range(12)
+    )
+    assert "1 advisory check did not run: L1" in verdict.reasons
+    assert not any("blocking check N0" in reason for reason in verdict.reasons)
+    few = decide([item("A"), *unrun[:2]], [])
+    assert sum("did not run" in reason for reason in few.reasons) == 2
+    assert any(reason.startswith("blocking check N0 (") for reason in few.reasons)
+
+
 def test_a_file_that_could_not_be_collected_is_a_no_go_naming_it() -> None:
     verdict = decide(
         [item("A")],

@@ -63,11 +63,27 @@ def checklist_modules(components: Iterable[Component]) -> list[str]:
     return list(dict.fromkeys(name for c in components for name in c.checklist))
 
 
-def module_file(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
+def module_file(name: str) -> Path | None:
+    """Where checklist module ``name`` lives; None when it cannot be found."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):  # a parent package that is missing or broken
+        return None
     if spec is None or spec.origin is None:
-        raise pytest.UsageError(f"deployverify: checklist module {name} cannot be found")
+        return None
     return Path(spec.origin)
+
+
+class MissingChecklistModule(pytest.Collector):
+    """A checklist module a component declares that cannot be found (a partial install, a
+    plugin's file removed). Its checks can never run, so it fails collection as a test file
+    that fails to import does: the sign-off names it and the verdict is NO-GO."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        raise self.CollectError(
+            f"checklist module {self.name} cannot be found: a component declares it, but it is "
+            "not installed; reinstall the package that provides the component"
+        )
 
 
 def _node_id(name: str) -> str:
@@ -87,7 +103,12 @@ def collect_checklist(
         return []
     items: list[pytest.Item] = []
     for name in modules:
-        module = pytest.Module.from_parent(session, path=module_file(name), nodeid=_node_id(name))
+        path = module_file(name)
+        module: pytest.Collector
+        if path is None:
+            module = MissingChecklistModule.from_parent(session, name=name, nodeid=_node_id(name))
+        else:
+            module = pytest.Module.from_parent(session, path=path, nodeid=_node_id(name))
         for item in session.genitems(module):
             if choice.whole or _in_sections(item, choice.sections):
                 items.append(item)

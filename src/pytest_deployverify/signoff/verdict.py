@@ -35,6 +35,9 @@ from pytest_deployverify.signoff.model import (
 VERIFIED = frozenset({Outcome.PASSED, Outcome.XPASSED, Outcome.WAIVED})
 # Up to this many pending manual items get a reason each (with the title); more are listed by id.
 MANUAL_ONE_BY_ONE = 3
+# Up to this many checks that did not run get a reason each; more (a run stopped early) are one
+# reason listing their ids.
+NOT_RUN_ONE_BY_ONE = 10
 
 
 def decide(
@@ -87,9 +90,19 @@ def _decide(
         for error in collection_errors
     ]
     conditional: list[str] = []
+    not_run = [item for item in checks if item.outcome is Outcome.NOT_RUN]
+    grouped = len(not_run) > NOT_RUN_ONE_BY_ONE
+    if grouped:
+        for blocking, kind, into in ((True, "blocking", no_go), (False, "advisory", conditional)):
+            ids = [item.check_id for item in not_run if item.blocking is blocking]
+            if ids:
+                noun = "check" if len(ids) == 1 else "checks"
+                into.append(f"{len(ids)} {kind} {noun} did not run: {', '.join(ids)}")
     for item in checks:
         label = f"{item.check_id} ({item.title}, {item.severity_label})"
         why = f": {item.reason}" if item.reason else ""
+        if grouped and item.outcome is Outcome.NOT_RUN:
+            continue
         if item.outcome in BROKEN:
             text = f"{label} {_verb(item.outcome)}{why}"
             if item.blocking:
