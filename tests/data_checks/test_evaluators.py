@@ -137,6 +137,66 @@ def test_archiver_states() -> None:
     assert "archive_command and archive_library are empty" in empty.message
 
 
+SEGMENT = 16 * 1024 * 1024
+
+
+def test_an_idle_archiver_that_is_caught_up_passes_however_old_its_last_archive() -> None:
+    idle = archiver(
+        last_archived_at=NOW - 86_400,
+        current_wal="00000001000000000000000B",  # the segment after the last archived one
+        wal_segment_bytes=SEGMENT,
+    )
+    assert idle.segments_waiting == 0
+    assert archiver_findings(idle, 3600) == []
+    # Across a log boundary (16 MB segments: 256 per log).
+    edge = archiver(
+        last_archived_wal="0000000100000001000000FF",
+        last_archived_at=NOW - 86_400,
+        current_wal="000000010000000200000000",
+        wal_segment_bytes=SEGMENT,
+    )
+    assert edge.segments_waiting == 0
+    assert archiver_findings(edge, 3600) == []
+
+
+def test_completed_segments_waiting_behind_an_old_archive_fail_naming_them() -> None:
+    behind = archiver(
+        last_archived_at=NOW - 7200,
+        current_wal="00000001000000000000000E",
+        wal_segment_bytes=SEGMENT,
+    )
+    assert behind.segments_waiting == 3
+    [finding] = archiver_findings(behind, 3600)
+    assert finding.message.startswith(
+        "3 completed segment(s) wait to be archived (writing 00000001000000000000000E); "
+        "last archived segment 00000001000000000000000A was 2.0 h ago"
+    )
+    # Segments waiting behind a recent archive: the archiver is working through them.
+    assert archiver_findings(archiver(current_wal="00000001000000000000000E",
+                                      wal_segment_bytes=SEGMENT), 3600) == []  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("last", "current"),
+    [
+        ("00000001000000000000000A", None),  # a standby: the primary archives
+        ("00000001000000000000000A", "00000002000000000000000B"),  # a new timeline
+        ("00000002.history", "00000002000000000000000B"),
+        ("00000001000000000000000A.partial", "00000002000000000000000B"),
+    ],
+)
+def test_when_it_cannot_be_told_the_age_rule_judges(last: str, current: str | None) -> None:
+    status = archiver(
+        last_archived_wal=last,
+        last_archived_at=NOW - 7200,
+        current_wal=current,
+        wal_segment_bytes=SEGMENT,
+    )
+    assert status.segments_waiting is None
+    [stale] = archiver_findings(status, 3600)
+    assert "was 2.0 h ago; expected one within the last 3600 s" in stale.message
+
+
 def test_replica_lag_and_hidden_details() -> None:
     lagging = [Replica("replica-1", "10.0.0.7", "streaming", "async", 95.5)]
     [lag] = replication_findings(lagging, 1, 30)

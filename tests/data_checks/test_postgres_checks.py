@@ -14,6 +14,7 @@ import dataclasses
 import os
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -402,6 +403,25 @@ def test_failing_wal_archiving(
     assert f"(failed_count {failing.failed_count})" in finding.message
     assert "expected the last failure to be older than the last success" in finding.message
     assert archiver_findings(read_archiver(conn), 3600) == []
+
+
+def test_an_idle_server_whose_archiver_is_caught_up_passes(
+    admin: psycopg.Connection[Any], conn: psycopg.Connection[Any]
+) -> None:
+    """A healthy server with nothing to write switches no segment (archive_timeout needs
+    activity), so its last archive grows old: that is not a failing archiver."""
+    _write_and_switch(admin)
+    status = wait_for(
+        lambda: (s := read_archiver(conn)).segments_waiting == 0 and s, 20, "the archiver"
+    )
+    assert status.current_wal is not None
+    assert status.wal_segment_bytes == 16 * 1024 * 1024
+    time.sleep(1.5)
+    idle = read_archiver(conn)
+    assert idle.last_archived_age_s is not None
+    assert idle.last_archived_age_s >= 1
+    assert idle.segments_waiting == 0
+    assert archiver_findings(idle, max_age_s=1) == []
 
 
 def test_no_streaming_replica(conn: psycopg.Connection[Any]) -> None:

@@ -405,7 +405,9 @@ SELECT current_setting('archive_mode'), current_setting('archive_command'),
   coalesce(current_setting('archive_library', true), ''),
   archived_count, last_archived_wal, extract(epoch FROM last_archived_time)::float8,
   failed_count, last_failed_wal, extract(epoch FROM last_failed_time)::float8,
-  extract(epoch FROM now())::float8
+  extract(epoch FROM now())::float8,
+  CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
+  pg_size_bytes(current_setting('wal_segment_size'))
 FROM pg_stat_archiver
 """
 
@@ -429,6 +431,8 @@ def read_archiver(conn: psycopg.Connection[Any]) -> ArchiverStatus:
         last_failed_wal=row[7],
         last_failed_at=row[8],
         server_now=float(row[9]),
+        current_wal=row[10],
+        wal_segment_bytes=int(row[11]) if row[11] is not None else None,
     )
 
 
