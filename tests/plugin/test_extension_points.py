@@ -207,15 +207,18 @@ def pytest_deployverify_components(config):
 """
 
 
-@pytest.mark.parametrize("continue_on_errors", [False, True], ids=["stops", "continues"])
+@pytest.mark.parametrize(
+    "extra",
+    [(), ("--continue-on-collection-errors",), ("-n", "2")],
+    ids=["stops", "continues", "xdist"],
+)
 def test_a_lost_checklist_file_is_a_no_go_naming_it(
-    pytester: pytest.Pytester, continue_on_errors: bool
+    pytester: pytest.Pytester, extra: tuple[str, ...]
 ) -> None:
     pytester.makeconftest(LOST)
     pytester.makepyfile(test_team="import pytest\n\n@pytest.mark.smoke\ndef test_ok():\n    pass\n")
     (pytester.path / "envs").mkdir()
     (pytester.path / "envs" / "prod.toml").write_text('version = "1.0"\n')
-    extra = ["--continue-on-collection-errors"] if continue_on_errors else []
     result = pytester.runpytest_subprocess(
         *ARGS, "--checklist", "all", "--signoff", "s.json", "--signoff-exit", "verdict", *extra
     )
