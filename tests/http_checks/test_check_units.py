@@ -465,6 +465,27 @@ def test_judge_reports_each_threshold_crossed() -> None:
     assert latency.latency_findings(sample, fine, hc.LATENCY, "GET /x") == []
 
 
+def test_handshakes_of_a_far_verifier_do_not_make_the_p95() -> None:
+    """10 connections, 100 requests, 100 ms away: each connection's first request also waits
+    for TCP and TLS (300 ms). Judged with the rest, those would be the p95; apart, the p95 is
+    what a request costs. A service slower than its SLO still fails."""
+    far = latency.Sample(planned=100, durations_ms=[110.0] * 90, connect_ms=[310.0] * 10)
+    far.statuses.update({"200": 100})
+    slo = latency.Thresholds(p95_ms=250)
+    assert latency.latency_findings(far, slo, hc.LATENCY, "GET /x") == []
+    assert far.summary()["first_request_max_ms"] == 310.0
+    slow = latency.Sample(planned=100, durations_ms=[110.0] * 80 + [400.0] * 10)
+    slow.connect_ms = [310.0] * 10
+    slow.statuses.update({"200": 100})
+    [finding] = latency.latency_findings(slow, slo, hc.LATENCY, "GET /x")
+    assert finding.message.startswith("P95 latency 400.0 ms exceeds 250 ms (90 answered requests")
+    # A probe of as many requests as connections has only first requests to judge.
+    single = latency.Sample(planned=2, connect_ms=[300.0, 320.0])
+    single.statuses.update({"200": 2})
+    [only] = latency.latency_findings(single, slo, hc.LATENCY, "GET /x")
+    assert "(2 answered requests, each on a new connection)" in only.message
+
+
 # -- TLS ----------------------------------------------------------------------------------
 
 

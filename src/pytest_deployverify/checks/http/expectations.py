@@ -313,7 +313,9 @@ class LatencyExpectations:
     time_limit: Seconds = 60.0
     # The median latency allowed, in milliseconds (unset: not judged).
     p50_ms: PositiveFloat | None = None
-    # The P95 latency allowed, in milliseconds (unset: [slo] p95_latency_ms).
+    # The P95 latency allowed, in milliseconds (unset: [slo] p95_latency_ms). Percentiles are of
+    # requests on open connections: each connection's first request, which also waits for the
+    # TCP and TLS handshakes, is reported apart (first_request_max_ms).
     p95_ms: PositiveFloat | None = None
     # The P99 latency allowed, in milliseconds (unset: [slo] p99_latency_ms).
     p99_ms: PositiveFloat | None = None

@@ -83,6 +83,7 @@ async def _run(plan: Plan, verify: bool | ssl.SSLContext, headers: dict[str, str
 
         async def user() -> None:
             nonlocal issued, in_flight
+            first = True  # this user's first request opens its connection
             while issued < plan.requests:
                 if time.perf_counter() >= deadline:
                     sample.timed_out = True
@@ -98,7 +99,9 @@ async def _run(plan: Plan, verify: bool | ssl.SSLContext, headers: dict[str, str
                     sample.statuses[type(exc).__name__] += 1
                     sample.errors += 1
                 else:
-                    sample.durations_ms.append((time.perf_counter() - begun) * 1000)
+                    taken = (time.perf_counter() - begun) * 1000
+                    (sample.connect_ms if first else sample.durations_ms).append(taken)
+                    first = False
                     sample.statuses[str(response.status_code)] += 1
                     if response.status_code != plan.expected_status:
                         sample.errors += 1
