@@ -177,8 +177,8 @@ def test_the_signoff_keeps_its_structural_fields() -> None:
         applied_to=["TEAM-monitoring-1"],
     )
     redactor = Redactor([SECRET])
-    for redact in (redactor, redactor.redact):
-        clean = redacted(item, redact)
+    for _ in range(2):  # the second time, with the model's structure already protected
+        clean = redacted(item, redactor)
         assert clean.nodeid == "test_monitoring_team.py::test_monitoring_ok[***]"
         assert (clean.check_id, clean.title, clean.section) == (
             "TEAM-monitoring-1",
@@ -188,15 +188,10 @@ def test_the_signoff_keeps_its_structural_fields() -> None:
         assert clean.sections == clean.components == [SECRET]
         assert clean.reason == "password *** rejected by TEAM-monitoring-1"
         assert clean.evidence == [{"label": MASK, "value": MASK}]
-        clean_entry = redacted(entry, redact)
+        clean_entry = redacted(entry, redactor)
         assert clean_entry.waiver.check == "TEAM-monitoring-1"
         assert clean_entry.waiver.reason == MASK
         assert clean_entry.applied_to == ["TEAM-monitoring-1"]
-    # a plain function: names keep their static part, all the rest goes through it
-    plain = redacted(item, lambda s: s.replace(SECRET, MASK))
-    assert plain.nodeid == "test_monitoring_team.py::test_monitoring_ok[***]"
-    assert plain.section == SECRET
-    assert plain.reason == "password *** rejected by TEAM-***-1"
 
 
 # -- whole runs -----------------------------------------------------------------------------------

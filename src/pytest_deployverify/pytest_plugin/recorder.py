@@ -306,7 +306,7 @@ class SignoffRecorder:
         from pytest_deployverify.signoff.redaction import redacted
 
         redactor = self.context.redactor
-        clean = redacted(signoff, redactor.redact) if redactor else signoff
+        clean = redacted(signoff, redactor) if redactor else signoff
         self.signoff = clean
         documents: dict[str, str] = {}
         for path in self.paths:

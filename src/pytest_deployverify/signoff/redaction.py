@@ -41,26 +41,13 @@ STRUCTURAL_FIELDS: dict[type, frozenset[str]] = {
 }
 
 
-def redacted(value: T, redact: Callable[[str], str] | Redactor) -> T:
-    """A copy of ``value`` (dataclasses, lists, tuples, dicts, strings) with ``redact`` applied to
-    every string; enums, numbers and None are kept; structural fields keep all but their
-    parametrize part.
-
-    ``redact`` is a ``Redactor`` or its bound ``redact`` method (then the model's structure is
-    protected in free text too), or any function of a string (applied to free text and to the
-    parametrize part of names)."""
-    redactor = redact if isinstance(redact, Redactor) else getattr(redact, "__self__", None)
-    if isinstance(redactor, Redactor):
-        redactor.protect(structure(value))
-        return _map(value, redactor.redact, redactor.redact_name, False)  # type: ignore[no-any-return]
-    assert not isinstance(redact, Redactor)
-    text = redact
-
-    def name(value: str) -> str:
-        static, parameters = split_parameters(value)
-        return static + text(parameters) if parameters else value
-
-    return _map(value, text, name, False)  # type: ignore[no-any-return]
+def redacted(value: T, redactor: Redactor) -> T:
+    """A copy of ``value`` (dataclasses, lists, tuples, dicts, strings) with secrets masked in
+    every string; enums, numbers and None are kept. Structural fields keep all but their
+    parametrize part (``Redactor.redact_name``), and the model's structure is protected in free
+    text too."""
+    redactor.protect(structure(value))
+    return _map(value, redactor.redact, redactor.redact_name, False)  # type: ignore[no-any-return]
 
 
 def structure(value: Any) -> set[str]:
