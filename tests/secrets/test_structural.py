@@ -141,19 +141,20 @@ def test_a_secret_added_after_the_structure_is_checked_against_it() -> None:
 
 def test_kept_keys_are_structure_at_the_top_level_only() -> None:
     redactor = structural_redactor()
-    redactor.keep_keys(["section", "check_id"])
     data = {
         "section": SECRET,
         "check_id": "TEAM-monitoring-1[monitoring]",
         "error": f"bad {SECRET}",
         "evidence": [{"section": SECRET, "value": SECRET}],
     }
-    assert redactor.redact_data(data) == {
+    assert redactor.redact_data(data, keep=("section", "check_id")) == {
         "section": SECRET,
         "check_id": "TEAM-monitoring-1[***]",
         "error": "bad ***",
         "evidence": [{"section": MASK, "value": MASK}],
     }
+    # Other data (user properties, environment metadata) keeps nothing.
+    assert redactor.redact_data(data)["section"] == MASK
 
 
 def test_the_signoff_keeps_its_structural_fields() -> None:

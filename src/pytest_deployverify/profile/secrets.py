@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -153,8 +153,8 @@ class Redactor:
     letter, digit or underscore right before or after it. Every other match is masked as without
     protection: a secret equal to a whole structural word (a marker ``monitoring``) is still masked
     where that word stands alone in a message (a bare word is no evidence of structure), and a
-    secret next to a structural word is masked. Fields known to hold structure (``keep_keys``) are
-    not redacted at all, except their parametrize part (``redact_name``).
+    secret next to a structural word is masked. Fields known to hold structure (``redact_data``'s
+    ``keep``) are not redacted at all, except their parametrize part (``redact_name``).
     """
 
     def __init__(self, values: Iterable[str] = ()) -> None:
@@ -171,7 +171,6 @@ class Redactor:
         self._guards: set[str] = set()
         self._holding: set[str] = set()
         self._guard: re.Pattern[str] | None = None
-        self._kept_keys: frozenset[str] = frozenset()
         for value in values:
             self.add(value)
 
@@ -205,13 +204,6 @@ class Redactor:
             if token and token not in self._protected:
                 self._protected.add(token)
                 self._unchecked.append(token)
-
-    def keep_keys(self, keys: Iterable[str]) -> None:
-        """Keys of a mapping given to ``redact_data`` whose values are structure (a check id, a
-        section): kept as they are, but for their parametrize part. Top level only."""
-        keys = frozenset(keys)
-        if not keys <= self._kept_keys:
-            self._kept_keys = self._kept_keys | keys
 
     def __bool__(self) -> bool:
         return bool(self._values)
@@ -272,13 +264,14 @@ class Redactor:
         static, parameters = split_parameters(name)
         return static + self.redact(parameters, protected=False) if parameters else name
 
-    def redact_data(self, data: Any) -> Any:
+    def redact_data(self, data: Any, *, keep: Collection[str] = ()) -> Any:
         """A copy of JSON-like data (dicts, lists, strings, numbers) with secrets masked; values
-        of a top-level mapping under a ``keep_keys`` key are names (``redact_name``)."""
-        if isinstance(data, dict) and self._kept_keys:
+        of a top-level mapping under a ``keep`` key are structure (a check id, a section), kept
+        as names (``redact_name``)."""
+        if isinstance(data, dict) and keep:
             return {
                 _map_strings(k, self.redact): _map_strings(
-                    v, self.redact_name if k in self._kept_keys else self.redact
+                    v, self.redact_name if k in keep else self.redact
                 )
                 for k, v in data.items()
             }

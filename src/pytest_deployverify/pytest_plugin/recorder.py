@@ -20,6 +20,7 @@ from pytest_deployverify.checks.manual import SHIPPED_MANUAL
 from pytest_deployverify.pytest_plugin.context import RunContext
 from pytest_deployverify.pytest_plugin.markers import cached_metadata
 from pytest_deployverify.pytest_plugin.options import run_signing_key
+from pytest_deployverify.pytest_plugin.redaction import STRUCTURAL_KEYS
 from pytest_deployverify.pytest_plugin.rollback import rollback_of
 from pytest_deployverify.signoff.build import build_signoff
 from pytest_deployverify.signoff.collect import (
@@ -422,7 +423,7 @@ def phase_report(report: pytest.TestReport, context: RunContext) -> PhaseReport:
     redactor = context.redactor
     if redactor:
         message = redactor.redact(message) if message else message
-        meta = redactor.redact_data(meta) if isinstance(meta, dict) else meta
+        meta = redactor.redact_data(meta, keep=STRUCTURAL_KEYS) if isinstance(meta, dict) else meta
     return PhaseReport(
         nodeid=report.nodeid,
         when=str(report.when) if report.when else CRASH_PHASE,

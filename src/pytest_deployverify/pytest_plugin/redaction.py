@@ -99,7 +99,6 @@ def meta_structure(meta: Any) -> set[str]:
 
 def learn_report(report: pytest.TestReport | pytest.CollectReport, redactor: Redactor) -> None:
     """Teach ``redactor`` the structure a report names: its node id and checklist data."""
-    redactor.keep_keys(STRUCTURAL_KEYS)
     found = set(nodeid_structure(report.nodeid)) if report.nodeid else set()
     found |= meta_structure(getattr(report, "deployverify", None))
     from pytest_deployverify.pytest_plugin.recorder import REPORT_COLLECTION_ATTRIBUTE
@@ -137,7 +136,7 @@ def redact_report(report: pytest.TestReport | pytest.CollectReport, redactor: Re
         report.sections = [(title, redactor.redact(body)) for title, body in report.sections]
     data = getattr(report, "deployverify", None)
     if data is not None:
-        report.deployverify = redactor.redact_data(data)  # type: ignore[union-attr]
+        report.deployverify = redactor.redact_data(data, keep=STRUCTURAL_KEYS)  # type: ignore[union-attr]
     wasxfail = getattr(report, "wasxfail", None)
     if isinstance(wasxfail, str) and wasxfail:
         report.wasxfail = redactor.redact(wasxfail)  # type: ignore[union-attr]
@@ -227,10 +226,9 @@ STRUCTURE_PLUGIN = "deployverify-structure"
 
 
 def teach_structure(config: pytest.Config, redactor: Redactor) -> None:
-    """Teach ``redactor`` the run's structure: the keys of checklist data that hold it, the
-    rootdir, and (through a small plugin) every node id and report this process sees; on an xdist
-    controller, which collects nothing, that is its workers' collections and reports."""
-    redactor.keep_keys(STRUCTURAL_KEYS)
+    """Teach ``redactor`` the run's structure: the rootdir, and (through a small plugin) every
+    node id and report this process sees; on an xdist controller, which collects nothing, that is
+    its workers' collections and reports."""
     redactor.protect([str(config.rootpath)])
     if not config.pluginmanager.has_plugin(STRUCTURE_PLUGIN):
         listener = _StructureListener(redactor, config.pluginmanager.has_plugin("dsession"))
